@@ -1,0 +1,55 @@
+# Vigil: `make demo` runs the pipeline end to end, `make test` runs the tests.
+# Both install what they need (uv, then the locked environment in .venv) first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export VIGIL_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(VIGIL_DATA_DIR)/dagster_home
+# uv from PATH, else the one pip installed as a module.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --locked --no-sync
+DBT_PROJECT_FILE := orchestration/defs/dbt/project.py
+
+.PHONY: help install demo pipeline test dev lint bench clean
+
+help:
+	@echo "make demo      simulate a marketplace and run the whole pipeline on local DuckDB"
+	@echo "make pipeline  run the pipeline on an existing landing folder (VIGIL_LANDING_DIR=...)"
+	@echo "make test      run the test suite"
+	@echo "make dev       Dagster UI on http://127.0.0.1:3000 against the same local warehouse"
+	@echo "make lint      ruff + sqlfluff"
+	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
+
+.venv/.vigil-installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --locked
+	@touch $@
+
+install: .venv/.vigil-installed
+
+dbt_project/target/manifest.json: .venv/.vigil-installed $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
+	$(RUN) dagster-dbt project prepare-and-package --file $(DBT_PROJECT_FILE)
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+demo: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(RUN) python -m orchestration.demo
+
+pipeline: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(RUN) python -m orchestration.demo --no-simulate
+
+test: install dbt_project/target/manifest.json
+	$(RUN) pytest -q
+
+dev: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(RUN) dagster dev -w workspace.yaml
+
+lint: install
+	$(RUN) ruff check ml orchestration tests
+	$(RUN) ruff format --check ml orchestration tests
+
+clean:
+	rm -rf $(VIGIL_DATA_DIR) dbt_project/target dbt_project/logs

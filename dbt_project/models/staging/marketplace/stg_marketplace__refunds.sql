@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('marketplace', 'refunds') }}
+
+),
+
+latest_version as (
+
+    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest.
+    select *
+    from source
+    qualify row_number() over (
+        partition by refund_id
+        order by _loaded_at desc, _source_file desc, _source_row desc
+    ) = 1
+
+),
+
+renamed as (
+
+    select
+        cast(refund_id as {{ dbt.type_string() }}) as refund_id,
+        cast(order_id as {{ dbt.type_string() }}) as order_id,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(amount_usd as decimal(12, 2)) as amount_usd,
+        cast(reason as {{ dbt.type_string() }}) as refund_reason,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+    from latest_version
+
+)
+
+select * from renamed

@@ -1,0 +1,67 @@
+"""The small surface every warehouse engine offers to Vigil's Python code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from ml.contract import ColumnType
+
+_TYPES: dict[str, dict[str, str]] = {
+    "duckdb": {
+        "string": "varchar",
+        "timestamp": "timestamp",
+        "boolean": "boolean",
+        "amount": "decimal(12, 2)",
+        "integer": "bigint",
+        "float": "double",
+        "date": "date",
+    },
+    "snowflake": {
+        "string": "varchar",
+        "timestamp": "timestamp_ntz",
+        "boolean": "boolean",
+        "amount": "number(12, 2)",
+        "integer": "number(38, 0)",
+        "float": "float",
+        "date": "date",
+    },
+}
+
+
+def sql_type(column_type: ColumnType | str, dialect: str) -> str:
+    """The column type to declare for a logical Vigil type on one engine."""
+    return _TYPES[dialect][column_type]
+
+
+class WarehouseSession(Protocol):
+    """One open connection. Writes inside `transaction()` commit or roll back together."""
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table: ...
+
+    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        """Append rows whose column names match the target table's."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+
+class Warehouse(Protocol):
+    """A warehouse we can open sessions on; opening is lazy (never at import time)."""
+
+    dialect: str
+
+    def session(self) -> AbstractContextManager[WarehouseSession]: ...
+
+
+def iter_batches(table: pa.Table, max_rows: int) -> Iterator[pa.Table]:
+    """Slices of at most `max_rows` rows (zero-copy)."""
+    for offset in range(0, table.num_rows, max_rows):
+        yield table.slice(offset, max_rows)

@@ -1,0 +1,16 @@
+"""Pick the warehouse engine from VIGIL_WAREHOUSE."""
+
+from __future__ import annotations
+
+from ml import settings
+from ml.warehouse.base import Warehouse
+
+
+def warehouse_from_env(read_only: bool = False) -> Warehouse:
+    if settings.warehouse_engine() == "snowflake":
+        from ml.warehouse.snowflake_engine import SnowflakeWarehouse
+
+        return SnowflakeWarehouse()
+    from ml.warehouse.duckdb_engine import DuckDBWarehouse
+
+    return DuckDBWarehouse(settings.duckdb_path(), read_only=read_only)

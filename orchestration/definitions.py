@@ -1,0 +1,29 @@
+"""Vigil's Dagster code location: assembles what lives under orchestration/defs/."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from ml import settings
+from orchestration.defs.dbt.assets import vigil_dbt_models
+from orchestration.defs.dbt.project import vigil_dbt_project
+from orchestration.defs.ingestion.assets import (
+    ingest_landing_files,
+    no_rejected_landing_files,
+    quarantine_share_is_low,
+)
+from orchestration.defs.jobs import pipeline_job
+from orchestration.lib.resources import WarehouseResource
+
+defs = dg.Definitions(
+    assets=[ingest_landing_files, vigil_dbt_models],
+    asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
+    jobs=[pipeline_job],
+    resources={
+        "warehouse": WarehouseResource(
+            engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())
+        ),
+        "dbt": DbtCliResource(project_dir=vigil_dbt_project),
+    },
+    # One process for all steps of a run: a DuckDB file takes a single writer at a time.
+    executor=dg.in_process_executor,
+)

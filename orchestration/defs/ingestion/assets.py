@@ -1,0 +1,125 @@
+"""Landing folder -> raw schema: one multi-asset, one output per raw table."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from ml import settings
+from ml.contract import TABLES
+from ml.ingest.load import ingest_landing
+from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+
+GROUP = "ingestion"
+# dbt sources `marketplace.<table>` and `ingest.<table>` map to these keys, so the dbt
+# staging models hang off this asset in the lineage graph.
+RAW_KEYS = {name: dg.AssetKey(["marketplace", name]) for name in TABLES}
+LEDGER_KEY = dg.AssetKey([INGEST_SCHEMA, LEDGER_TABLE])
+QUARANTINE_KEY = dg.AssetKey([INGEST_SCHEMA, QUARANTINE_TABLE])
+
+
+class IngestConfig(dg.Config):
+    landing_dir: str | None = None  # default: VIGIL_LANDING_DIR or <VIGIL_DATA_DIR>/landing
+
+
+@dg.multi_asset(
+    specs=[
+        *(
+            dg.AssetSpec(
+                key,
+                group_name=GROUP,
+                kinds={"python", "parquet"},
+                description=f"`{RAW_SCHEMA}.{name}`: valid rows of the `{name}` landing files, typed "
+                "per the raw contract, one row per row received (deduplicated later in staging).",
+            )
+            for name, key in RAW_KEYS.items()
+        ),
+        dg.AssetSpec(
+            LEDGER_KEY,
+            group_name=GROUP,
+            kinds={"python"},
+            description="One row per landing file: loaded once, or rejected with the reason.",
+        ),
+        dg.AssetSpec(
+            QUARANTINE_KEY,
+            group_name=GROUP,
+            kinds={"python"},
+            description="Malformed landing rows with every reason and their original values.",
+        ),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def ingest_landing_files(
+    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource
+):
+    """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
+    landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
+    report = ingest_landing(warehouse.get(), landing, run_id=context.run.run_id)
+    for outcome in report.rejected:
+        context.log.warning(f"rejected {outcome.relative_path}: {outcome.reason}")
+    for name, key in RAW_KEYS.items():
+        yield dg.MaterializeResult(asset_key=key, metadata=report.table_summary(name))
+    yield dg.MaterializeResult(
+        asset_key=LEDGER_KEY,
+        metadata={
+            "landing_dir": str(landing),
+            "files_new": len(report.outcomes),
+            "files_already_ingested": report.files_already_ingested,
+            "files_rejected": len(report.rejected),
+            "partial_files_recovered": report.partial_files_recovered,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
+        metadata={
+            "rows_quarantined": report.rows_quarantined,
+            "rows_loaded": report.rows_loaded,
+            "top_reasons": dg.MetadataValue.md(
+                "\n".join(f"- {reason}: {n}" for reason, n in report.quarantine_reasons.most_common(10))
+                or "none"
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=LEDGER_KEY, blocking=False, description="No landing file was rejected.")
+def no_rejected_landing_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get(read_only=True).session() as session:
+        rows = session.fetch_arrow(
+            f"select file_path, reason from {INGEST_SCHEMA}.{LEDGER_TABLE} where status = 'rejected'"
+        ).to_pylist()
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejected_files": len(rows),
+            "examples": dg.MetadataValue.md("\n".join(f"- `{r['file_path']}`: {r['reason']}" for r in rows[:20]) or "none"),
+        },
+    )
+
+
+MAX_QUARANTINE_SHARE = 0.05
+
+
+@dg.asset_check(
+    asset=QUARANTINE_KEY,
+    blocking=False,
+    description=f"At most {MAX_QUARANTINE_SHARE:.0%} of ingested rows were quarantined (per table).",
+)
+def quarantine_share_is_low(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get(read_only=True).session() as session:
+        rows = session.fetch_arrow(
+            f"select table_name, sum(rows_in_file) as rows_in_files, sum(rows_quarantined) as quarantined "
+            f"from {INGEST_SCHEMA}.{LEDGER_TABLE} where status = 'loaded' group by table_name order by table_name"
+        ).to_pylist()
+    shares = {
+        r["table_name"]: float(r["quarantined"]) / float(r["rows_in_files"]) if r["rows_in_files"] else 0.0
+        for r in rows
+    }
+    worst = max(shares.values(), default=0.0)
+    return dg.AssetCheckResult(
+        passed=worst <= MAX_QUARANTINE_SHARE,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"worst_share": worst, **{f"share_{t}": s for t, s in shares.items()}},
+    )

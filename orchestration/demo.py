@@ -1,0 +1,85 @@
+"""`make demo` / `make pipeline`: (simulate,) run the Vigil pipeline job, print what it built.
+
+The job runs in-process against the Dagster instance in $DAGSTER_HOME, so the run, its asset
+materializations and checks show up in the UI started by `make dev`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+import dagster as dg
+
+from ml import settings
+from ml.warehouse import warehouse_from_env
+
+log = logging.getLogger("vigil.demo")
+
+
+def _simulate_if_empty(accounts: int, seed: int) -> None:
+    from ml.simulate import SimulationConfig, simulate
+
+    landing = settings.landing_dir()
+    existing = [p for p in landing.glob("*/*") if p.is_file()] if landing.exists() else []
+    if existing:
+        log.info("landing folder %s already holds %d files: not simulating again", landing, len(existing))
+        return
+    started = time.perf_counter()
+    summary = simulate(
+        SimulationConfig(n_accounts=accounts, seed=seed), landing, settings.ground_truth_dir()
+    )
+    log.info("simulated %d accounts in %.1fs", accounts, time.perf_counter() - started)
+    log.debug("%s", summary)
+
+
+def _prepare_dbt() -> None:
+    from orchestration.defs.dbt.project import vigil_dbt_project
+
+    vigil_dbt_project.preparer.prepare(vigil_dbt_project)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--simulate", action=argparse.BooleanOptionalAction, default=True,
+                        help="generate a simulated landing folder first if it is empty")
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    started = time.perf_counter()
+    if args.simulate:
+        _simulate_if_empty(args.accounts, args.seed)
+    elif not settings.landing_dir().is_dir():
+        print(f"landing folder {settings.landing_dir()} does not exist (set VIGIL_LANDING_DIR)", file=sys.stderr)
+        return 2
+    _prepare_dbt()
+
+    from orchestration.definitions import defs
+
+    result = defs.resolve_job_def("vigil_pipeline").execute_in_process(
+        instance=dg.DagsterInstance.get(), raise_on_error=False
+    )
+    checks = result.get_asset_check_evaluations()
+    failed_checks = [c for c in checks if not c.passed]
+    from orchestration.lib.summary import warehouse_summary
+
+    print("\n=== Vigil pipeline " + ("succeeded" if result.success else "FAILED") + f" in {time.perf_counter() - started:.0f}s ===")
+    print(f"run id: {result.run_id}")
+    print(f"asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed or warned")
+    for c in failed_checks[:10]:
+        print(f"  - {c.asset_key.to_user_string()} / {c.check_name} ({c.severity.value})")
+    if result.success:
+        for line in warehouse_summary(warehouse_from_env(read_only=True)):
+            print(line)
+    print(f"landing folder: {settings.landing_dir()}")
+    print(f"warehouse:      {settings.duckdb_path() if settings.warehouse_engine() == 'duckdb' else 'snowflake'}")
+    print("look around:    make dev  (Dagster UI on http://127.0.0.1:3000; this run is listed there)")
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

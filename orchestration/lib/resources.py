@@ -1,0 +1,31 @@
+"""Dagster resources: thin wrappers that hand plain `ml` objects to assets."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ml.warehouse import Warehouse
+from ml.warehouse.duckdb_engine import DuckDBWarehouse
+from ml.warehouse.snowflake_engine import SnowflakeWarehouse
+
+# Assets that write to the warehouse share this pool. A DuckDB file takes one writing process
+# at a time, so the local instance limits the pool to 1 (dagster.yaml); Snowflake can raise it.
+WAREHOUSE_POOL = "warehouse"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Which warehouse to use. Snowflake credentials are read from SNOWFLAKE_* at connect time."""
+
+    engine: str = "duckdb"
+    duckdb_path: str = ""
+
+    def get(self, read_only: bool = False) -> Warehouse:
+        if self.engine == "snowflake":
+            return SnowflakeWarehouse()
+        from pathlib import Path
+
+        return DuckDBWarehouse(Path(self.duckdb_path), read_only=read_only)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for dbt subprocesses so dbt opens the same warehouse as Python does."""
+        return {"VIGIL_DUCKDB_PATH": self.duckdb_path} if self.engine == "duckdb" else {}

@@ -1,0 +1,39 @@
+"""What a pipeline run built, read back from the warehouse for a short printed summary."""
+
+from __future__ import annotations
+
+from ml.contract import TABLES
+from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from ml.warehouse import Warehouse
+
+
+def warehouse_summary(warehouse: Warehouse) -> list[str]:
+    """Row counts per raw table and staging model, and the quarantine's top reasons."""
+    lines = []
+    with warehouse.session() as s:
+        ledger = s.fetch_arrow(
+            f"select status, count(*) as files from {INGEST_SCHEMA}.{LEDGER_TABLE} group by status order by status"
+        ).to_pylist()
+        lines.append("landing files: " + ", ".join(f"{r['files']} {r['status']}" for r in ledger))
+        lines.append(f"{'table':<22}{'raw rows':>12}{'quarantined':>13}{'staging rows':>14}")
+        quarantined = {
+            r["table_name"]: r["n"]
+            for r in s.fetch_arrow(
+                f"select table_name, count(*) as n from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by table_name"
+            ).to_pylist()
+        }
+        for name in TABLES:
+            raw = s.fetch_arrow(f"select count(*) as n from {RAW_SCHEMA}.{name}").to_pylist()[0]["n"]
+            try:
+                stg = s.fetch_arrow(f"select count(*) as n from staging.stg_marketplace__{name}").to_pylist()[0]["n"]
+            except Exception:  # staging not built (yet): show it as missing rather than fail
+                stg = "-"
+            lines.append(f"{name:<22}{raw:>12,}{quarantined.get(name, 0):>13,}{stg:>14,}" if stg != "-" else
+                         f"{name:<22}{raw:>12,}{quarantined.get(name, 0):>13,}{stg:>14}")
+        reasons = s.fetch_arrow(
+            "select trim(split_part(split_part(reason, ';', 1), ':', 1)) as reason, count(*) as n "
+            f"from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by 1 order by n desc, reason limit 5"
+        ).to_pylist()
+        if reasons:
+            lines.append("top quarantine reasons: " + "; ".join(f"{r['reason']} ({r['n']})" for r in reasons))
+    return lines

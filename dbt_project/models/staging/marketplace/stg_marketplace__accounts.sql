@@ -8,8 +8,11 @@ source as (
 
 latest_version as (
 
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest.
-    select *
+    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
+    -- when the id was first loaded, the moment it became knowable (point-in-time features).
+    select
+        *,
+        min(_loaded_at) over (partition by account_id) as _first_loaded_at
     from source
     qualify row_number() over (
         partition by account_id
@@ -30,7 +33,8 @@ renamed as (
         cast(signup_device_id as {{ dbt.type_string() }}) as signup_device_id,
         cast(is_seller as {{ dbt.type_boolean() }}) as is_seller,
         cast(seller_approved_at as {{ dbt.type_timestamp() }}) as seller_approved_at,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
     from latest_version
 
 )

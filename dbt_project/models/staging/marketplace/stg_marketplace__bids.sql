@@ -8,8 +8,11 @@ source as (
 
 latest_version as (
 
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest.
-    select *
+    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
+    -- when the id was first loaded, the moment it became knowable (point-in-time features).
+    select
+        *,
+        min(_loaded_at) over (partition by bid_id) as _first_loaded_at
     from source
     qualify row_number() over (
         partition by bid_id
@@ -27,7 +30,8 @@ renamed as (
         cast(bidder_id as {{ dbt.type_string() }}) as bidder_id,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(amount_usd as decimal(12, 2)) as amount_usd,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
     from latest_version
 
 )

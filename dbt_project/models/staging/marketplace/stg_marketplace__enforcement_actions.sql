@@ -8,8 +8,11 @@ source as (
 
 latest_version as (
 
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest.
-    select *
+    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
+    -- when the id was first loaded, the moment it became knowable (point-in-time features).
+    select
+        *,
+        min(_loaded_at) over (partition by action_id) as _first_loaded_at
     from source
     qualify row_number() over (
         partition by action_id
@@ -27,7 +30,8 @@ renamed as (
         cast(action as {{ dbt.type_string() }}) as action,
         cast(abuse_type as {{ dbt.type_string() }}) as abuse_type,
         cast(source as {{ dbt.type_string() }}) as action_source,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
     from latest_version
 
 )

@@ -1,0 +1,44 @@
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ml.ingest.load import ingest_landing
+from ml.warehouse.duckdb_engine import DuckDBWarehouse
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+@pytest.fixture(scope="session")
+def ingested_duckdb(small_simulation, tmp_path_factory) -> Path:
+    """The small simulated landing folder ingested into a fresh DuckDB file."""
+    path = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    ingest_landing(DuckDBWarehouse(path), small_simulation["landing"], run_id="test", now=datetime(2027, 1, 1))
+    return path
+
+
+def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the dbt CLI the way an analyst does, with artefacts kept out of dbt_project/target.
+
+    A subprocess, not dbtRunner: dbt-duckdb keeps its connection open for the life of the
+    process, which would lock the DuckDB file against the test's own reads.
+    """
+    dbt = Path(sys.executable).parent / "dbt"
+    cmd = [
+        str(dbt), *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(tmp_path / "target"),
+        "--log-path", str(tmp_path / "logs"),
+    ]
+    return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=1800)
+
+
+def run_results(tmp_path: Path) -> dict[str, str]:
+    """unique_id -> status from the last dbt invocation's run_results.json."""
+    data = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    return {r["unique_id"]: r["status"] for r in data["results"]}

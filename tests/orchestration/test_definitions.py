@@ -1,0 +1,47 @@
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+
+from ml.contract import TABLES
+
+
+def _graph():
+    from orchestration.definitions import defs
+
+    return defs.resolve_asset_graph()
+
+
+def _model_key(name: str) -> dg.AssetKey:
+    from orchestration.defs.dbt.assets import vigil_dbt_models
+
+    return get_asset_key_for_model([vigil_dbt_models], name)
+
+
+def test_definitions_load_with_ingestion_dbt_models_and_checks():
+    graph = _graph()
+    keys = graph.get_all_asset_keys()
+    assert {dg.AssetKey(["marketplace", t]) for t in TABLES} <= keys
+    assert {_model_key(f"stg_marketplace__{t}") for t in TABLES} <= keys
+    assert dg.AssetKey(["ingest", "quarantine"]) in keys
+    check_names = {c.name for c in graph.asset_check_keys}
+    assert "no_rejected_landing_files" in check_names
+    assert any(name.startswith("unique_stg_marketplace__orders") for name in check_names)
+
+
+def test_staging_models_depend_on_the_ingested_raw_tables():
+    parents = _graph().get(_model_key("stg_marketplace__orders")).parent_keys
+    assert dg.AssetKey(["marketplace", "orders"]) in parents
+
+
+def test_dbt_models_are_grouped_by_folder():
+    graph = _graph()
+    assert graph.get(_model_key("stg_marketplace__orders")).group_name == "staging"
+    assert graph.get(dg.AssetKey(["marketplace", "orders"])).group_name == "ingestion"
+
+
+def test_warehouse_writers_share_one_pool():
+    from orchestration.defs.dbt.assets import vigil_dbt_models
+    from orchestration.defs.ingestion.assets import ingest_landing_files
+    from orchestration.lib.resources import WAREHOUSE_POOL
+
+    assert ingest_landing_files.op.pool == WAREHOUSE_POOL
+    assert vigil_dbt_models.op.pool == WAREHOUSE_POOL

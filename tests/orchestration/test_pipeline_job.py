@@ -1,0 +1,56 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import duckdb
+from ml.contract import TABLES
+
+
+def test_the_pipeline_job_materializes_ingestion_and_dbt_in_process(small_simulation, vigil_env, monkeypatch):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.lib.resources import WarehouseResource
+
+    monkeypatch.setenv("VIGIL_LANDING_DIR", str(small_simulation["landing"]))
+    warehouse = WarehouseResource(engine="duckdb", duckdb_path=str(vigil_env / "warehouse.duckdb"))
+    job = defs.resolve_job_def("vigil_pipeline")
+
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), resources={"warehouse": warehouse})
+
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {f"staging/stg_marketplace__{t}" for t in TABLES} <= materialized
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    assert failed == []
+    with duckdb.connect(str(vigil_env / "warehouse.duckdb"), read_only=True) as con:
+        loaded, quarantined, in_files = con.execute(
+            "select sum(rows_loaded), sum(rows_quarantined), sum(rows_in_file) from ingest.file_ledger"
+        ).fetchone()
+        assert loaded + quarantined == in_files
+        assert quarantined > 0  # the simulator writes dirty rows by default
+        raw_orders, stg_orders, distinct_orders = con.execute(
+            "select (select count(*) from raw.orders), (select count(*) from staging.stg_marketplace__orders),"
+            " (select count(distinct order_id) from raw.orders)"
+        ).fetchone()
+        assert stg_orders == distinct_orders < raw_orders  # order versions collapse to the latest
+
+
+def test_make_pipeline_runs_on_an_existing_landing_folder(small_simulation, vigil_env, tmp_path):
+    """The README's `VIGIL_LANDING_DIR=... make pipeline` path, minus make itself."""
+    landing = tmp_path / "their_landing"
+    shutil.copytree(small_simulation["landing"], landing)
+    env = {**os.environ, "VIGIL_LANDING_DIR": str(landing), "DAGSTER_HOME": str(vigil_env / "dh")}
+    (vigil_env / "dh").mkdir(parents=True)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.demo", "--no-simulate"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Vigil pipeline succeeded" in done.stdout
+    assert not (vigil_env / "landing").exists()  # nothing was simulated
+    with duckdb.connect(str(vigil_env / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from staging.stg_marketplace__accounts").fetchone()[0] > 0

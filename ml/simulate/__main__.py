@@ -1,0 +1,5 @@
+"""`python -m ml.simulate ...`"""
+
+from ml.simulate.cli import main
+
+raise SystemExit(main())

@@ -4,20 +4,20 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from ml import settings
-from orchestration.defs.dbt.assets import vigil_dbt_models
+from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ingestion.assets import (
     ingest_landing_files,
     no_rejected_landing_files,
     quarantine_share_is_low,
 )
-from orchestration.defs.jobs import pipeline_job
+from orchestration.defs.jobs import features_job, ingest_job, labels_job
 from orchestration.lib.resources import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[ingest_landing_files, vigil_dbt_models],
+    assets=[ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, vigil_dbt_labels],
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
-    jobs=[pipeline_job],
+    jobs=[ingest_job, features_job, labels_job],
     resources={
         "warehouse": WarehouseResource(
             engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())

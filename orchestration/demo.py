@@ -41,6 +41,20 @@ def _prepare_dbt() -> None:
     vigil_dbt_project.preparer.prepare(vigil_dbt_project)
 
 
+def _feature_chunks(warehouse) -> list[tuple[str, str]]:
+    """As-of days with activity, clipped to the partitions, in month-sized backfill runs."""
+    from orchestration.defs.dbt.partitions import feature_days
+
+    with warehouse.session() as session:
+        row = session.fetch_arrow(
+            "select min(activity_date) as first_day, max(activity_date) as last_day"
+            " from intermediate.int_account_activity_daily"
+        ).to_pylist()[0]
+    keys = feature_days.get_partition_keys()
+    wanted = [k for k in keys if row["first_day"] and str(row["first_day"]) <= k <= str(row["last_day"])]
+    return [(chunk[0], chunk[-1]) for chunk in (wanted[i : i + 31] for i in range(0, len(wanted), 31))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--simulate", action=argparse.BooleanOptionalAction, default=True,
@@ -60,25 +74,40 @@ def main(argv: list[str] | None = None) -> int:
 
     from orchestration.definitions import defs
 
-    result = defs.resolve_job_def("vigil_pipeline").execute_in_process(
-        instance=dg.DagsterInstance.get(), raise_on_error=False
-    )
-    checks = result.get_asset_check_evaluations()
+    instance = dg.DagsterInstance.get()
+    results = [defs.resolve_job_def("ingest_and_stage").execute_in_process(instance=instance, raise_on_error=False)]
+    if results[-1].success:
+        for start, end in _feature_chunks(warehouse_from_env(read_only=True)):
+            log.info("building features for %s .. %s", start, end)
+            results.append(
+                defs.resolve_job_def("features_daily").execute_in_process(
+                    instance=instance,
+                    raise_on_error=False,
+                    tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+                )
+            )
+            if not results[-1].success:
+                break
+    if all(r.success for r in results):
+        results.append(defs.resolve_job_def("labels").execute_in_process(instance=instance, raise_on_error=False))
+    succeeded = all(r.success for r in results)
+
+    checks = [c for r in results for c in r.get_asset_check_evaluations()]
     failed_checks = [c for c in checks if not c.passed]
     from orchestration.lib.summary import warehouse_summary
 
-    print("\n=== Vigil pipeline " + ("succeeded" if result.success else "FAILED") + f" in {time.perf_counter() - started:.0f}s ===")
-    print(f"run id: {result.run_id}")
+    print("\n=== Vigil pipeline " + ("succeeded" if succeeded else "FAILED") + f" in {time.perf_counter() - started:.0f}s ===")
+    print(f"dagster runs: {', '.join(r.run_id[:8] for r in results)}")
     print(f"asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed or warned")
     for c in failed_checks[:10]:
         print(f"  - {c.asset_key.to_user_string()} / {c.check_name} ({c.severity.value})")
-    if result.success:
+    if succeeded:
         for line in warehouse_summary(warehouse_from_env(read_only=True)):
             print(line)
     print(f"landing folder: {settings.landing_dir()}")
     print(f"warehouse:      {settings.duckdb_path() if settings.warehouse_engine() == 'duckdb' else 'snowflake'}")
-    print("look around:    make dev  (Dagster UI on http://127.0.0.1:3000; this run is listed there)")
-    return 0 if result.success else 1
+    print("look around:    make dev  (Dagster UI on http://127.0.0.1:3000; these runs are listed there)")
+    return 0 if succeeded else 1
 
 
 if __name__ == "__main__":

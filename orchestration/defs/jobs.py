@@ -2,9 +2,26 @@
 
 import dagster as dg
 
-# Everything that exists end to end: ingest the landing folder, then build and test dbt.
-pipeline_job = dg.define_asset_job(
-    name="vigil_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="Ingest new landing files, then build and test every dbt model.",
+from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
+from orchestration.defs.ingestion.assets import ingest_landing_files
+
+# Ingest new landing files, then rebuild and test staging and intermediate models.
+ingest_job = dg.define_asset_job(
+    name="ingest_and_stage",
+    selection=dg.AssetSelection.assets(ingest_landing_files, vigil_dbt_models),
+    description="Ingest new landing files, then build and test staging and intermediate dbt models.",
+)
+
+# One or more as-of days of features (a partition, or a range from the backfill dialog).
+features_job = dg.define_asset_job(
+    name="features_daily",
+    selection=dg.AssetSelection.assets(vigil_dbt_features_daily),
+    partitions_def=vigil_dbt_features_daily.partitions_def,
+    description="Build and test the point-in-time feature mart for the selected as-of days.",
+)
+
+labels_job = dg.define_asset_job(
+    name="labels",
+    selection=dg.AssetSelection.assets(vigil_dbt_labels),
+    description="Rebuild labels (and their maturity) for every feature snapshot.",
 )

@@ -36,4 +36,23 @@ def warehouse_summary(warehouse: Warehouse) -> list[str]:
         ).to_pylist()
         if reasons:
             lines.append("top quarantine reasons: " + "; ".join(f"{r['reason']} ({r['n']})" for r in reasons))
+        try:
+            f = s.fetch_arrow(
+                "select count(*) as n, count(distinct account_id) as accounts, min(as_of_date) as first_day,"
+                " max(as_of_date) as last_day from marts.fct_account_features_daily"
+            ).to_pylist()[0]
+            lab = s.fetch_arrow(
+                "select count(*) as n, sum(case when is_label_final then 1 else 0 end) as final,"
+                " sum(case when is_bad then 1 else 0 end) as bad from marts.fct_account_labels_daily"
+            ).to_pylist()[0]
+        except Exception:  # marts not built (yet)
+            return lines
+        lines.append(
+            f"features: {f['n']:,} account-days ({f['accounts']:,} accounts, {f['first_day']} .. {f['last_day']})"
+            " in marts.fct_account_features_daily"
+        )
+        lines.append(
+            f"labels:   {lab['final'] or 0:,} final ({lab['bad'] or 0:,} bad), {lab['n'] - (lab['final'] or 0):,} pending"
+            " in marts.fct_account_labels_daily"
+        )
     return lines

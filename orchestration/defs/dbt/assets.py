@@ -1,27 +1,73 @@
-"""dbt models as Dagster assets; dbt tests appear as asset checks."""
+"""dbt models as Dagster assets; dbt tests appear as asset checks.
 
+Three selections of the one dbt project:
+- `vigil_dbt_models`: seeds, staging and intermediate models (rebuilt whole each run);
+- `vigil_dbt_features_daily`: the point-in-time feature mart, partitioned by as-of day;
+- `vigil_dbt_labels`: labels for every feature snapshot (rebuilt whole: labels mature).
+"""
+
+import json
 import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
+FEATURES_MODEL = "fct_account_features_daily"
+LABELS_MODEL = "fct_account_labels_daily"
 
-def dbt_build_args() -> list[str]:
-    """The dbt command an unpartitioned materialization runs (selection comes from the context)."""
-    return ["build"]
+
+def feature_build_args(start_day: str, end_day: str) -> list[str]:
+    """`dbt build` for a range of as-of days (inclusive, YYYY-MM-DD): the model's vars window."""
+    return ["build", "--vars", json.dumps({"min_date": start_day, "max_date": end_day})]
+
+
+def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
+    # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
+    os.environ.update(warehouse.dbt_env())
+    yield from dbt.cli(args, context=context).stream()
 
 
 @dbt_assets(
     manifest=vigil_dbt_project.manifest_path,
     project=vigil_dbt_project,
     dagster_dbt_translator=translator,
+    exclude=f"{FEATURES_MODEL} {LABELS_MODEL}",
     pool=WAREHOUSE_POOL,
 )
 def vigil_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
-    os.environ.update(warehouse.dbt_env())
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+    yield from _stream_build(context, dbt, warehouse, ["build"])
+
+
+@dbt_assets(
+    manifest=vigil_dbt_project.manifest_path,
+    project=vigil_dbt_project,
+    dagster_dbt_translator=translator,
+    select=FEATURES_MODEL,
+    partitions_def=feature_days,
+    # A backfill of many days runs as a few dbt invocations of up to a month each: one
+    # invocation per day would redo the shared work 30 times, one for all days would hold
+    # the whole account-day grid in memory at once.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
+    pool=WAREHOUSE_POOL,
+)
+def vigil_dbt_features_daily(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    keys = context.partition_key_range
+    yield from _stream_build(context, dbt, warehouse, feature_build_args(keys.start, keys.end))
+
+
+@dbt_assets(
+    manifest=vigil_dbt_project.manifest_path,
+    project=vigil_dbt_project,
+    dagster_dbt_translator=translator,
+    select=LABELS_MODEL,
+    pool=WAREHOUSE_POOL,
+)
+def vigil_dbt_labels(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from _stream_build(context, dbt, warehouse, ["build"])

@@ -17,7 +17,8 @@ help:
 	@echo "make pipeline  run the pipeline on an existing landing folder (VIGIL_LANDING_DIR=...)"
 	@echo "make test      run the test suite"
 	@echo "make dev       Dagster UI on http://127.0.0.1:3000 against the same local warehouse"
-	@echo "make lint      ruff + sqlfluff"
+	@echo "make bench     stage timings and peak memory at demo size and 10x"
+	@echo "make lint      ruff on the Python code"
 	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
 
 .venv/.vigil-installed: pyproject.toml uv.lock
@@ -46,6 +47,11 @@ test: install dbt_project/target/manifest.json
 
 dev: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(RUN) dagster dev -w workspace.yaml
+
+# Stage timings and peak memory at the demo size and at 10x (takes a while; see README).
+BENCH_ACCOUNTS ?= 20000 200000
+bench: install
+	$(RUN) python -m bench.pipeline --accounts $(BENCH_ACCOUNTS)
 
 lint: install
 	$(RUN) ruff check ml orchestration tests

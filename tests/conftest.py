@@ -27,3 +27,7 @@ def vigil_env(tmp_path, monkeypatch) -> Path:
     for var in ("VIGIL_LANDING_DIR", "VIGIL_DUCKDB_PATH", "VIGIL_WAREHOUSE", "VIGIL_DBT_TARGET"):
         monkeypatch.delenv(var, raising=False)
     return data
+
+
+# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`.
+pytest_plugins = ["tests.snowflake_emulator"]

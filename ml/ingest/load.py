@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from ml.contract import TABLES
@@ -24,7 +26,7 @@ from ml.ingest.schema import (
     RAW_SCHEMA,
     ensure_ingest_tables,
 )
-from ml.ingest.validate import UnreadableFileError, validate_file
+from ml.ingest.validate import UnreadableFileError, scratch_connection, validate_file
 from ml.warehouse import Warehouse, WarehouseSession
 
 log = logging.getLogger(__name__)
@@ -147,7 +149,12 @@ def _with_columns(table: pa.Table, **columns: pa.Array) -> pa.Table:
 
 
 def _ingest_file(
-    session: WarehouseSession, f: LandingFile, now: datetime, run_id: str, report: IngestReport
+    session: WarehouseSession,
+    f: LandingFile,
+    now: datetime,
+    run_id: str,
+    report: IngestReport,
+    scratch: duckdb.DuckDBPyConnection,
 ) -> FileOutcome:
     def reject(reason: str) -> FileOutcome:
         session.append_arrow(INGEST_SCHEMA, LEDGER_TABLE, _ledger_row(f, "rejected", (0, 0, 0), reason, now, run_id))
@@ -158,7 +165,7 @@ def _ingest_file(
     if f.path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return reject(f"unsupported file type {f.path.suffix!r}")
     try:
-        batch = validate_file(f.path, TABLES[f.table_name], f.relative_path, now)
+        batch = validate_file(f.path, TABLES[f.table_name], f.relative_path, now, con=scratch)
     except UnreadableFileError as exc:
         return reject(str(exc))
 
@@ -195,7 +202,7 @@ def ingest_landing(
     now = now or datetime.now(UTC).replace(tzinfo=None)
     report = IngestReport()
     files = discover_landing_files(landing_dir)
-    with warehouse.session() as session:
+    with warehouse.session() as session, closing(scratch_connection()) as scratch:
         ensure_ingest_tables(session)
         known = _ledger(session)
         for f in files:
@@ -215,7 +222,7 @@ def ingest_landing(
                     report.files_already_ingested += 1
                 continue
             with session.transaction():
-                outcome = _ingest_file(session, f, now, run_id, report)
+                outcome = _ingest_file(session, f, now, run_id, report, scratch)
             report.outcomes.append(outcome)
             log.info("%s: %s (%d loaded, %d quarantined)", f.relative_path, outcome.status, outcome.rows_loaded, outcome.rows_quarantined)
     return report

@@ -106,14 +106,29 @@ def _reason_exprs(col: Column) -> list[str]:
     return reasons
 
 
-def validate_file(path: Path, table: Table, source_file: str, now: datetime) -> ValidatedBatch:
+def scratch_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for validation. Opening one costs more than checking a small file,
+    so callers validating many files should open it once and pass it to `validate_file`."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def validate_file(
+    path: Path,
+    table: Table,
+    source_file: str,
+    now: datetime,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> ValidatedBatch:
     """Split one landing file into typed valid rows and quarantined rows with reasons.
 
     `now` bounds `_loaded_at`: a row cannot have been loaded in the future.
     """
-    con = duckdb.connect()
+    owned = con is None
+    con = scratch_connection() if con is None else con
     try:
-        con.execute("set TimeZone = 'UTC'")
+        con.execute("drop table if exists checked")
         try:
             reader = _reader_sql(path)
             described = con.sql(f"select * from {reader} limit 0")
@@ -170,7 +185,9 @@ def validate_file(path: Path, table: Table, source_file: str, now: datetime) -> 
     except duckdb.Error as exc:
         raise UnreadableFileError(f"cannot read {source_file}: {exc}") from exc
     finally:
-        con.close()
+        con.execute("drop table if exists checked")
+        if owned:
+            con.close()
     return ValidatedBatch(
         valid=valid,
         quarantined=quarantined.cast(QUARANTINE_SCHEMA),

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ml.warehouse.base import iter_batches
+
+log = logging.getLogger(__name__)
 
 # Env var -> connector keyword. Host/port/protocol exist so tests can point the connector at a
 # local emulator; production leaves them unset.
@@ -24,9 +33,12 @@ _OPTIONAL_ENV = {
 def connection_kwargs_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Connector arguments from SNOWFLAKE_* variables: password or key-pair authentication."""
     env = os.environ if env is None else env
-    missing = [k for k in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_DATABASE") if not env.get(k)]
+    required = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_DATABASE")
+    missing = [k for k in required if not env.get(k)]
     if missing:
-        raise RuntimeError(f"VIGIL_WAREHOUSE=snowflake needs {', '.join(missing)} in the environment")
+        raise RuntimeError(
+            f"VIGIL_WAREHOUSE=snowflake needs {', '.join(missing)} in the environment"
+        )
     kwargs: dict[str, Any] = {
         "account": env["SNOWFLAKE_ACCOUNT"],
         "user": env["SNOWFLAKE_USER"],
@@ -46,6 +58,62 @@ def connection_kwargs_from_env(env: Mapping[str, str] | None = None) -> dict[str
     return kwargs
 
 
+# Bulk loads go through files, never row-by-row inserts. Each file holds at most this many rows
+# (tens of MB of compressed Parquet, within Snowflake's recommended 100-250 MB per file).
+MAX_ROWS_PER_FILE = 500_000
+# Parquet, not CSV: it keeps NULL apart from '', microseconds, exact decimals and any text
+# (commas, quotes, newlines, JSON) without a quoting dialect to get right. The COPY has the
+# shape write_pandas uses on Snowflake (`$1:"column"` per target column, logical types on).
+# CSV would also not work on the emulator: fakesnow maps a CSV file's fields to `column0..N`,
+# which DuckDB names `column00..` once a file has 10 or more columns.
+_PARQUET_FORMAT = "file_format = (type = parquet use_logical_type = true)"
+
+# Snowflake column type (connector type name) -> Arrow type, for typed empty results.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "REAL": pa.float64(),
+    "TEXT": pa.string(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMP_NTZ": pa.timestamp("us"),
+    "TIMESTAMP_LTZ": pa.timestamp("us", tz="UTC"),
+    "TIMESTAMP_TZ": pa.timestamp("us", tz="UTC"),
+    "TIME": pa.time64("us"),
+    "BOOLEAN": pa.bool_(),
+    "BINARY": pa.binary(),
+}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _write_parquet(data: pa.Table, path: Path) -> None:
+    """Write rows with the types Snowflake should load: naive UTC timestamps, no null type."""
+    columns = []
+    for values in data.columns:
+        kind = values.type
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            values = values.cast(pa.timestamp(kind.unit))  # TIMESTAMP_NTZ holds UTC wall time
+        elif pa.types.is_null(kind):
+            values = values.cast(pa.string())  # an all-null column; Parquet has no null type
+        columns.append(values)
+    pq.write_table(pa.Table.from_arrays(columns, names=data.column_names), path)
+
+
+def _empty_result(description: Sequence[Any]) -> pa.Table:
+    from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+    fields = []
+    for d in description:
+        kind = FIELD_ID_TO_NAME.get(d.type_code, "TEXT")
+        if kind == "FIXED":
+            arrow_type = pa.decimal128(d.precision or 38, d.scale) if d.scale else pa.int64()
+        else:
+            arrow_type = _ARROW_TYPES.get(kind, pa.string())  # VARIANT, OBJECT, ARRAY: JSON text
+        fields.append(pa.field(d.name.lower(), arrow_type))
+    return pa.schema(fields).empty_table()
+
+
 class SnowflakeSession:
     dialect = "snowflake"
 
@@ -57,32 +125,62 @@ class SnowflakeSession:
             cur.execute(sql, params)
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Rows as Arrow with lower-case column names; typed columns even when empty."""
+        from snowflake.connector.errors import NotSupportedError
+
         with self._con.cursor() as cur:
             cur.execute(sql, params)
-            names = [d[0].lower() for d in cur.description]
-            rows = cur.fetchall()
-        return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows]) if rows else (
-            pa.table({n: pa.array([], pa.null()) for n in names})
-        )
+            if not cur.description:
+                return pa.table({})
+            names = [d.name.lower() for d in cur.description]
+            try:
+                table = cur.fetch_arrow_all(
+                    force_return_table=True, force_microsecond_precision=True
+                )
+            except NotSupportedError:  # a JSON result set (e.g. some SHOW commands)
+                rows = cur.fetchall()
+                table = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
+            if table.num_rows == 0:
+                # The connector types empty results loosely (every NUMBER as int64, dates as
+                # date64): build the schema from the column metadata instead.
+                return _empty_result(cur.description)
+        return table.rename_columns(names)
 
     def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
-        """Bulk load through an internal stage (write_pandas), never row-by-row inserts."""
+        """Bulk-load rows through the table's stage: Parquet files, PUT, then one COPY INTO.
+
+        The table stage (`@schema.%table`) exists for every table, so loading needs no DDL: a
+        CREATE STAGE inside `transaction()` would commit the open transaction on Snowflake (and
+        fakesnow refuses it). The COPY is DML, so it commits or rolls back with the transaction;
+        loaded files are purged from the stage. Every call uses a fresh stage path, so Snowflake's
+        load history never skips a file as already loaded. Raises if the COPY loads a different
+        number of rows than `data` holds. A failed COPY leaves its files in the stage under
+        their unused path (`remove @schema.%table/vigil/` clears them).
+        """
         if data.num_rows == 0:
             return
-        from snowflake.connector.pandas_tools import write_pandas
-
-        frame = data.to_pandas()
-        frame.columns = [c.upper() for c in frame.columns]
-        ok, _, nrows, _ = write_pandas(
-            self._con,
-            frame,
-            table_name=table.upper(),
-            schema=schema.upper(),
-            auto_create_table=False,
-            use_logical_type=True,
-        )
-        if not ok or nrows != data.num_rows:
-            raise RuntimeError(f"write_pandas loaded {nrows} of {data.num_rows} rows into {schema}.{table}")
+        location = f"@{schema}.%{table}/vigil/{uuid.uuid4().hex}/"
+        # Unquoted identifiers are stored upper case by Snowflake; quote them as stored.
+        target = ", ".join(_quote(c.upper()) for c in data.column_names)
+        source = ", ".join(f"$1:{_quote(c)}" for c in data.column_names)
+        with TemporaryDirectory(prefix="vigil_load_") as tmp, self._con.cursor() as cur:
+            for i, part in enumerate(iter_batches(data, MAX_ROWS_PER_FILE)):
+                path = Path(tmp) / f"part_{i:05d}.parquet"
+                _write_parquet(part, path)
+                # Parquet is compressed already: no gzip on top.
+                cur.execute(f"put '{path.as_uri()}' {location} auto_compress = false")
+            cur.execute(
+                f"copy into {schema}.{table} ({target}) from (select {source} from {location}) "
+                f"{_PARQUET_FORMAT} purge = true"
+            )
+            names = [d.name.lower() for d in cur.description]
+            results = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        loaded = sum(int(r.get("rows_loaded") or 0) for r in results)
+        if loaded != data.num_rows:
+            raise RuntimeError(
+                f"COPY INTO {schema}.{table} loaded {loaded} of {data.num_rows} rows: {results}"
+            )
+        log.debug("loaded %d rows into %s.%s", loaded, schema, table)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -105,7 +203,8 @@ class SnowflakeWarehouse:
         import snowflake.connector
 
         kwargs = self.connection_kwargs or connection_kwargs_from_env()
-        con = snowflake.connector.connect(**kwargs)
+        # Vigil's SQL binds parameters as `?` (as DuckDB does): server-side binding.
+        con = snowflake.connector.connect(**{"paramstyle": "qmark", **kwargs})
         try:
             yield SnowflakeSession(con)
         finally:

@@ -21,11 +21,15 @@ def ingested_duckdb(small_simulation, tmp_path_factory) -> Path:
     return path
 
 
-def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str], tmp_path: Path, env: dict[str, str], timeout: float = 1800
+) -> subprocess.CompletedProcess:
     """Run the dbt CLI the way an analyst does, with artefacts kept out of dbt_project/target.
 
     A subprocess, not dbtRunner: dbt-duckdb keeps its connection open for the life of the
-    process, which would lock the DuckDB file against the test's own reads.
+    process, which would lock the DuckDB file against the test's own reads. `timeout` (seconds)
+    bounds a hung run: against fakesnow, a failed statement can make the connector retry for
+    minutes.
     """
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [
@@ -35,7 +39,9 @@ def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.
         "--target-path", str(tmp_path / "target"),
         "--log-path", str(tmp_path / "logs"),
     ]
-    return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=1800)
+    return subprocess.run(
+        cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def run_results(tmp_path: Path) -> dict[str, str]:

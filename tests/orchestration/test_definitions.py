@@ -43,5 +43,24 @@ def test_warehouse_writers_share_one_pool():
     from orchestration.defs.ingestion.assets import ingest_landing_files
     from orchestration.lib.resources import WAREHOUSE_POOL
 
-    assert ingest_landing_files.op.pool == WAREHOUSE_POOL
-    assert vigil_dbt_models.op.pool == WAREHOUSE_POOL
+    from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels
+
+    for assets in (ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, vigil_dbt_labels):
+        assert assets.op.pool == WAREHOUSE_POOL
+
+
+def test_features_are_partitioned_by_day_and_backfill_in_month_sized_runs():
+    from orchestration.defs.dbt.assets import vigil_dbt_features_daily
+
+    partitions = vigil_dbt_features_daily.partitions_def
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert vigil_dbt_features_daily.backfill_policy.max_partitions_per_run == 31
+    assert _model_key("fct_account_features_daily") in vigil_dbt_features_daily.keys
+
+
+def test_a_partition_range_becomes_the_dbt_vars_window():
+    from orchestration.defs.dbt.assets import feature_build_args
+
+    args = feature_build_args("2026-03-01", "2026-03-31")
+    assert args[0] == "build"
+    assert '"min_date": "2026-03-01"' in args[2] and '"max_date": "2026-03-31"' in args[2]

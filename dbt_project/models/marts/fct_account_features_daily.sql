@@ -447,6 +447,17 @@ in_window as (
 
 ),
 
+{#- The CTEs below start from the grid, not from `in_window`, so the engine computes the window
+    functions once (a CTE referenced several times may be inlined, and recomputed, each time). -#}
+batch_grid as (
+
+    select grid.account_id, grid.as_of_date
+    from grid
+    inner join grid_bounds
+        on grid.as_of_date between grid_bounds.start_date and grid_bounds.end_date
+
+),
+
 top_seller_share as (
 
     -- The share of a bidder's 30-day bids that went to their most-bid-on seller (both counts
@@ -458,15 +469,15 @@ top_seller_share as (
         sum(pair_bids) as attributed_bids_30d
     from (
         select
-            in_window.account_id,
-            in_window.as_of_date,
+            batch_grid.account_id,
+            batch_grid.as_of_date,
             bid_pairs.seller_id,
             sum(bid_pairs.bids_placed) as pair_bids
-        from in_window
+        from batch_grid
         inner join bid_pairs
-            on bid_pairs.account_id = in_window.account_id
-            and bid_pairs.activity_date between {{ add_days('in_window.as_of_date', -29) }} and in_window.as_of_date
-        group by in_window.account_id, in_window.as_of_date, bid_pairs.seller_id
+            on bid_pairs.account_id = batch_grid.account_id
+            and bid_pairs.activity_date between {{ add_days('batch_grid.as_of_date', -29) }} and batch_grid.as_of_date
+        group by batch_grid.account_id, batch_grid.as_of_date, bid_pairs.seller_id
     ) as pair_totals
     group by account_id, as_of_date
 
@@ -479,7 +490,12 @@ group_edges as (
         days.as_of_date,
         links.account_id,
         links.linked_account_id
-    from (select distinct as_of_date from in_window) as days
+    from (
+        select calendar.calendar_date as as_of_date
+        from calendar
+        inner join grid_bounds
+            on calendar.calendar_date between grid_bounds.start_date and grid_bounds.end_date
+    ) as days
     inner join links
         on links.linked_from <= days.as_of_date
         and links.linked_until > days.as_of_date
@@ -535,18 +551,18 @@ group_sizes as (
 profile_as_of as (
 
     select
-        in_window.account_id,
-        in_window.as_of_date,
+        batch_grid.account_id,
+        batch_grid.as_of_date,
         profiles.created_at,
         profiles.country_code,
         profiles.email_domain,
         profiles.is_phone_verified,
         profiles.is_seller,
         profiles.seller_approved_at
-    from in_window
+    from batch_grid
     left join profiles
-        on profiles.account_id = in_window.account_id
-        and in_window.as_of_date between profiles.valid_from_date and profiles.valid_to_date
+        on profiles.account_id = batch_grid.account_id
+        and batch_grid.as_of_date between profiles.valid_from_date and profiles.valid_to_date
 
 ),
 

@@ -1,0 +1,108 @@
+"""Benchmark the pipeline stages at a given simulated size: `make bench` (see README).
+
+Runs each stage as a separate process (so peak memory is per stage) on a scratch data folder:
+simulate -> ingest -> dbt staging+intermediate -> features (month-sized dbt runs, as a
+Dagster backfill does) -> labels. Prints a table and appends it to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def _months(start: date, end: date) -> list[tuple[date, date]]:
+    chunks, day = [], start
+    while day <= end:
+        last = min(day + timedelta(days=30), end)
+        chunks.append((day, last))
+        day = last + timedelta(days=1)
+    return chunks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, nargs="+", default=[20_000, 200_000])
+    parser.add_argument("--start", default="2026-01-01")
+    parser.add_argument("--end", default="2026-09-30")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch data folders")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for accounts in args.accounts:
+        scratch = Path(tempfile.mkdtemp(prefix=f"vigil-bench-{accounts}-"))
+        env = {**os.environ, "VIGIL_DATA_DIR": str(scratch), "VIGIL_DBT_TARGET": "local"}
+        env["VIGIL_DUCKDB_PATH"] = str(scratch / "warehouse.duckdb")
+        dbt = [DBT, "--no-use-colors"]
+        project = ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+                   "--target-path", str(scratch / "dbt_target"), "--log-path", str(scratch / "dbt_logs")]
+        stages = [
+            ("simulate", [sys.executable, "-m", "ml.simulate", "--accounts", str(accounts),
+                          "--start", args.start, "--end", args.end]),
+            ("ingest", [sys.executable, "-c",
+                        "from ml import settings; from ml.ingest.load import ingest_landing;"
+                        " from ml.warehouse import warehouse_from_env;"
+                        " r = ingest_landing(warehouse_from_env(), settings.landing_dir(), run_id='bench');"
+                        " print(r.rows_loaded, r.rows_quarantined)"]),
+            ("dbt staging+intermediate", [*dbt, "build", *project, "--exclude", "marts"]),
+        ]
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+        for first, last in _months(start, end):
+            stages.append((f"features {first}..{last}", [*dbt, "run", *project, "--select", "fct_account_features_daily",
+                           "--vars", json.dumps({"min_date": str(first), "max_date": str(last)})]))
+        stages.append(("labels", [*dbt, "run", *project, "--select", "fct_account_labels_daily"]))
+
+        results = []
+        for name, cmd in stages:
+            wall, peak = _run(cmd, env)
+            results.append((name, wall, peak))
+            print(f"{accounts:>9,} accounts  {name:<34} {wall:8.1f} s  peak {peak:8.0f} MiB", flush=True)
+        feature_wall = sum(w for n, w, _ in results if n.startswith("features"))
+        feature_peak = max(p for n, _, p in results if n.startswith("features"))
+        rows.append({"accounts": accounts, "stages": results, "features_total_s": feature_wall,
+                     "features_peak_mib": feature_peak})
+        print(f"{accounts:>9,} accounts  features, all {len(_months(start, end))} monthly runs:"
+              f" {feature_wall:.1f} s, peak {feature_peak:.0f} MiB", flush=True)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = {
+        "when": stamp,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "command": "make bench (python -m bench.pipeline " + " ".join(argv or sys.argv[1:]) + ")",
+        "runs": rows,
+    }
+    (out / f"pipeline-{stamp}.local.json").write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -54,8 +54,8 @@ bench: install
 	$(RUN) python -m bench.pipeline --accounts $(BENCH_ACCOUNTS)
 
 lint: install
-	$(RUN) ruff check ml orchestration tests
-	$(RUN) ruff format --check ml orchestration tests
+	$(RUN) ruff check ml orchestration tests bench
+	$(RUN) ruff format --check ml orchestration tests bench
 
 clean:
 	rm -rf $(VIGIL_DATA_DIR) dbt_project/target dbt_project/logs

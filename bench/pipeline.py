@@ -59,22 +59,60 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "VIGIL_DATA_DIR": str(scratch), "VIGIL_DBT_TARGET": "local"}
         env["VIGIL_DUCKDB_PATH"] = str(scratch / "warehouse.duckdb")
         dbt = [DBT, "--no-use-colors"]
-        project = ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                   "--target-path", str(scratch / "dbt_target"), "--log-path", str(scratch / "dbt_logs")]
+        project = [
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+            "--target-path",
+            str(scratch / "dbt_target"),
+            "--log-path",
+            str(scratch / "dbt_logs"),
+        ]
         stages = [
-            ("simulate", [sys.executable, "-m", "ml.simulate", "--accounts", str(accounts),
-                          "--start", args.start, "--end", args.end]),
-            ("ingest", [sys.executable, "-c",
-                        "from ml import settings; from ml.ingest.load import ingest_landing;"
-                        " from ml.warehouse import warehouse_from_env;"
-                        " r = ingest_landing(warehouse_from_env(), settings.landing_dir(), run_id='bench');"
-                        " print(r.rows_loaded, r.rows_quarantined)"]),
+            (
+                "simulate",
+                [
+                    sys.executable,
+                    "-m",
+                    "ml.simulate",
+                    "--accounts",
+                    str(accounts),
+                    "--start",
+                    args.start,
+                    "--end",
+                    args.end,
+                ],
+            ),
+            (
+                "ingest",
+                [
+                    sys.executable,
+                    "-c",
+                    "from ml import settings; from ml.ingest.load import ingest_landing;"
+                    " from ml.warehouse import warehouse_from_env;"
+                    " r = ingest_landing(warehouse_from_env(), settings.landing_dir(), run_id='bench');"
+                    " print(r.rows_loaded, r.rows_quarantined)",
+                ],
+            ),
             ("dbt staging+intermediate", [*dbt, "build", *project, "--exclude", "marts"]),
         ]
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
         for first, last in _months(start, end):
-            stages.append((f"features {first}..{last}", [*dbt, "run", *project, "--select", "fct_account_features_daily",
-                           "--vars", json.dumps({"min_date": str(first), "max_date": str(last)})]))
+            stages.append(
+                (
+                    f"features {first}..{last}",
+                    [
+                        *dbt,
+                        "run",
+                        *project,
+                        "--select",
+                        "fct_account_features_daily",
+                        "--vars",
+                        json.dumps({"min_date": str(first), "max_date": str(last)}),
+                    ],
+                )
+            )
         stages.append(("labels", [*dbt, "run", *project, "--select", "fct_account_labels_daily"]))
 
         results = []
@@ -84,10 +122,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{accounts:>9,} accounts  {name:<34} {wall:8.1f} s  peak {peak:8.0f} MiB", flush=True)
         feature_wall = sum(w for n, w, _ in results if n.startswith("features"))
         feature_peak = max(p for n, _, p in results if n.startswith("features"))
-        rows.append({"accounts": accounts, "stages": results, "features_total_s": feature_wall,
-                     "features_peak_mib": feature_peak})
-        print(f"{accounts:>9,} accounts  features, all {len(_months(start, end))} monthly runs:"
-              f" {feature_wall:.1f} s, peak {feature_peak:.0f} MiB", flush=True)
+        rows.append(
+            {
+                "accounts": accounts,
+                "stages": results,
+                "features_total_s": feature_wall,
+                "features_peak_mib": feature_peak,
+            }
+        )
+        print(
+            f"{accounts:>9,} accounts  features, all {len(_months(start, end))} monthly runs:"
+            f" {feature_wall:.1f} s, peak {feature_peak:.0f} MiB",
+            flush=True,
+        )
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
 

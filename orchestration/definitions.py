@@ -19,9 +19,7 @@ defs = dg.Definitions(
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
     jobs=[ingest_job, features_job, labels_job],
     resources={
-        "warehouse": WarehouseResource(
-            engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())
-        ),
+        "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),
         "dbt": DbtCliResource(project_dir=vigil_dbt_project),
     },
     # One process for all steps of a run: a DuckDB file takes a single writer at a time.

@@ -28,9 +28,7 @@ def _simulate_if_empty(accounts: int, seed: int) -> None:
         log.info("landing folder %s already holds %d files: not simulating again", landing, len(existing))
         return
     started = time.perf_counter()
-    summary = simulate(
-        SimulationConfig(n_accounts=accounts, seed=seed), landing, settings.ground_truth_dir()
-    )
+    summary = simulate(SimulationConfig(n_accounts=accounts, seed=seed), landing, settings.ground_truth_dir())
     log.info("simulated %d accounts in %.1fs", accounts, time.perf_counter() - started)
     log.debug("%s", summary)
 
@@ -63,8 +61,12 @@ def _feature_chunks(warehouse) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--simulate", action=argparse.BooleanOptionalAction, default=True,
-                        help="generate a simulated landing folder first if it is empty")
+    parser.add_argument(
+        "--simulate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="generate a simulated landing folder first if it is empty",
+    )
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -102,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     failed_checks = [c for c in checks if not c.passed]
     from orchestration.lib.summary import warehouse_summary
 
-    print("\n=== Vigil pipeline " + ("succeeded" if succeeded else "FAILED") + f" in {time.perf_counter() - started:.0f}s ===")
+    print(
+        "\n=== Vigil pipeline "
+        + ("succeeded" if succeeded else "FAILED")
+        + f" in {time.perf_counter() - started:.0f}s ==="
+    )
     print(f"dagster runs: {', '.join(r.run_id[:8] for r in results)}")
     print(f"asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed or warned")
     for c in failed_checks[:10]:

@@ -87,9 +87,7 @@ def snowflake_warehouse(connection: dict[str, Any], database: str) -> SnowflakeW
     refuses `COPY INTO ... FROM (SELECT ... FROM @stage)` without one, even though Vigil
     qualifies every name; Snowflake needs none.
     """
-    return SnowflakeWarehouse(
-        connection_kwargs={**connection, "database": database, "schema": "PUBLIC"}
-    )
+    return SnowflakeWarehouse(connection_kwargs={**connection, "database": database, "schema": "PUBLIC"})
 
 
 def dbt_snowflake_env(connection: dict[str, Any], database: str) -> dict[str, str]:
@@ -144,6 +142,4 @@ def ingested_snowflake(fakesnow_connection, simulated_landing_subset) -> Ingeste
     database = "VIGIL_SIMULATED"
     warehouse = snowflake_warehouse(fakesnow_connection, database)
     report = ingest_landing(warehouse, simulated_landing_subset, run_id="test", now=INGEST_NOW)
-    return IngestedSnowflake(
-        fakesnow_connection, warehouse, database, simulated_landing_subset, report
-    )
+    return IngestedSnowflake(fakesnow_connection, warehouse, database, simulated_landing_subset, report)

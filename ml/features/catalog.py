@@ -150,9 +150,7 @@ def render_feature_catalog(models_yml: Path) -> str:
             "| column | window | unit | description |",
             "| --- | --- | --- | --- |",
         ]
-        lines += [
-            f"| `{c.name}` | {c.window} | {c.unit} | {_cell(c.description)} |" for c in members
-        ]
+        lines += [f"| `{c.name}` | {c.window} | {c.unit} | {_cell(c.description)} |" for c in members]
     return "\n".join(lines) + "\n"
 
 
@@ -187,8 +185,7 @@ def main(
         if current != expected:
             state = "is missing" if current is None else "is out of date"
             log.error(
-                "%s %s: it does not match %s. Run `uv run python -m ml.features.catalog` "
-                "and commit the result.",
+                "%s %s: it does not match %s. Run `uv run python -m ml.features.catalog` and commit the result.",
                 _display(output),
                 state,
                 _display(models_yml),

@@ -101,9 +101,7 @@ def discover_landing_files(landing_dir: Path) -> list[LandingFile]:
 
 
 def _ledger(session: WarehouseSession) -> dict[str, list[tuple[int, str]]]:
-    rows = session.fetch_arrow(
-        f"select file_path, file_bytes, status from {INGEST_SCHEMA}.{LEDGER_TABLE}"
-    ).to_pylist()
+    rows = session.fetch_arrow(f"select file_path, file_bytes, status from {INGEST_SCHEMA}.{LEDGER_TABLE}").to_pylist()
     known: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
         known.setdefault(row["file_path"], []).append((row["file_bytes"], row["status"]))
@@ -133,9 +131,7 @@ def _forget_partial(session: WarehouseSession, f: LandingFile) -> None:
     """Remove what a crashed earlier attempt wrote for this file."""
     if f.table_name in TABLES:
         session.execute(f"delete from {RAW_SCHEMA}.{f.table_name} where _source_file = ?", [f.relative_path])
-    session.execute(
-        f"delete from {INGEST_SCHEMA}.{QUARANTINE_TABLE} where source_file = ?", [f.relative_path]
-    )
+    session.execute(f"delete from {INGEST_SCHEMA}.{QUARANTINE_TABLE} where source_file = ?", [f.relative_path])
     session.execute(
         f"delete from {INGEST_SCHEMA}.{LEDGER_TABLE} where file_path = ? and status = 'started'",
         [f.relative_path],
@@ -195,9 +191,7 @@ def _ingest_file(
     return FileOutcome(f.relative_path, f.table_name, "loaded", *counts, reason=note)
 
 
-def ingest_landing(
-    warehouse: Warehouse, landing_dir: Path, run_id: str, now: datetime | None = None
-) -> IngestReport:
+def ingest_landing(warehouse: Warehouse, landing_dir: Path, run_id: str, now: datetime | None = None) -> IngestReport:
     """Load every landing file not yet in the ledger; return what happened to each."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     report = IngestReport()
@@ -217,12 +211,20 @@ def ingest_landing(
                     session.append_arrow(
                         INGEST_SCHEMA, LEDGER_TABLE, _ledger_row(f, "rejected", (0, 0, 0), CHANGED_FILE, now, run_id)
                     )
-                    report.outcomes.append(FileOutcome(f.relative_path, f.table_name, "rejected", 0, 0, 0, CHANGED_FILE))
+                    report.outcomes.append(
+                        FileOutcome(f.relative_path, f.table_name, "rejected", 0, 0, 0, CHANGED_FILE)
+                    )
                 else:
                     report.files_already_ingested += 1
                 continue
             with session.transaction():
                 outcome = _ingest_file(session, f, now, run_id, report, scratch)
             report.outcomes.append(outcome)
-            log.info("%s: %s (%d loaded, %d quarantined)", f.relative_path, outcome.status, outcome.rows_loaded, outcome.rows_quarantined)
+            log.info(
+                "%s: %s (%d loaded, %d quarantined)",
+                f.relative_path,
+                outcome.status,
+                outcome.rows_loaded,
+                outcome.rows_quarantined,
+            )
     return report

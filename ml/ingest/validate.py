@@ -89,20 +89,15 @@ def _reason_exprs(col: Column) -> list[str]:
         reasons.append(f"case when {text} is null then 'null {col.name}' end")
     if col.type != "string":
         reasons.append(
-            f"case when {text} is not null and {typed} is null "
-            f"then 'unparseable {col.name}: ' || left({text}, 40) end"
+            f"case when {text} is not null and {typed} is null then 'unparseable {col.name}: ' || left({text}, 40) end"
         )
     if col.allowed:
         allowed = ", ".join(_literal(v) for v in col.allowed)
-        reasons.append(
-            f"case when {typed} not in ({allowed}) then 'unknown {col.name}: ' || left({typed}, 40) end"
-        )
+        reasons.append(f"case when {typed} not in ({allowed}) then 'unknown {col.name}: ' || left({typed}, 40) end")
     if col.type == "amount":
         reasons.append(f"case when {typed} < 0 then 'negative {col.name}' end")
     if col.type == "timestamp" and col.name != "_loaded_at":
-        reasons.append(
-            f"case when {typed} > t__loaded_at + {CLOCK_SKEW} then '{col.name} after _loaded_at' end"
-        )
+        reasons.append(f"case when {typed} > t__loaded_at + {CLOCK_SKEW} then '{col.name} after _loaded_at' end")
     return reasons
 
 

@@ -107,9 +107,7 @@ def _draw_members(
     return out
 
 
-def _ring_sizes(
-    rng: np.random.Generator, n_members: float, low: int, extra: int, p: float
-) -> np.ndarray:
+def _ring_sizes(rng: np.random.Generator, n_members: float, low: int, extra: int, p: float) -> np.ndarray:
     """Ring sizes low + Binomial(extra, p) adding up to about n_members."""
     n_rings = max(1, round(n_members / (low + extra * p)))
     return low + rng.binomial(extra, p, n_rings)
@@ -186,9 +184,7 @@ def _seller_scams(d: _Draft) -> None:
     p["seller_popularity"][scam] = np.exp(np.log(5.0) + 0.4 * rng.standard_normal(k))
     p["stream_rate"][scam] = rng.uniform(0.35, 0.9, k)
     high_value = rng.random(k) < 0.75
-    p["category"][scam] = np.where(
-        high_value, rng.choice(HIGH_VALUE_CATEGORIES, k), p["category"][scam]
-    )
+    p["category"][scam] = np.where(high_value, rng.choice(HIGH_VALUE_CATEGORIES, k), p["category"][scam])
     p["login_rate"][scam] += 0.35
     p["phone_verified"][scam] = rng.random(k) < 0.5
     d.throwaway_mail(scam, 0.15)
@@ -245,14 +241,10 @@ def _takeovers(d: _Draft) -> None:
     d.claim(victims)
     k = len(victims)
     d.abuse[victims] = ACCOUNT_TAKEOVER
-    d.abuse_start[victims] = uniform_between(
-        rng, *_fixed(k, cfg.start_us + 14 * DAY, cfg.end_us - 5 * DAY)
-    )
+    d.abuse_start[victims] = uniform_between(rng, *_fixed(k, cfg.start_us + 14 * DAY, cfg.end_us - 5 * DAY))
     # Most attacks come from abroad; some use a VPN exit in the victim's country.
     abroad = rng.random(k) < 0.7
-    d.attacker_country[victims] = np.where(
-        abroad, rng.choice(ATTACKER_COUNTRIES, k), p["country"][victims]
-    )
+    d.attacker_country[victims] = np.where(abroad, rng.choice(ATTACKER_COUNTRIES, k), p["country"][victims])
     d.attacker_card[victims] = rng.random(k) < 0.4
     p["n_cards"][victims] += d.attacker_card[victims]
 
@@ -267,9 +259,7 @@ def _payment_fraud(d: _Draft) -> None:
     d.abuse[fraud] = PAYMENT_FRAUD
     first_use = np.clip(lognormal_us(rng, k, 6 * HOUR, 1.0), 10 * 60 * 10**6, 3 * DAY)
     d.abuse_start[fraud] = p["created_us"][fraud] + first_use
-    d.natural_end[fraud] = d.abuse_start[fraud] + uniform_between(
-        rng, *_fixed(k, 6 * DAY, 40 * DAY)
-    )
+    d.natural_end[fraud] = d.abuse_start[fraud] + uniform_between(rng, *_fixed(k, 6 * DAY, 40 * DAY))
     crew_sizes = 1 + rng.binomial(3, 0.5, k)  # more crews than needed; cut at k members
     crew_of = np.repeat(np.arange(k), crew_sizes)[:k]
     d.crew[fraud] = crew_of
@@ -318,9 +308,7 @@ def _multi_accounting(d: _Draft) -> None:
     d.throwaway_mail(members, 0.3)
     # Half the rings milk one seller's new-buyer promotions.
     honest_sellers = np.flatnonzero(p["is_seller"] & (d.abuse == 0))
-    promo_seller = np.where(
-        rng.random(len(sizes)) < 0.5, rng.choice(honest_sellers, len(sizes)), -1
-    )
+    promo_seller = np.where(rng.random(len(sizes)) < 0.5, rng.choice(honest_sellers, len(sizes)), -1)
     d.ring_seller[members] = promo_seller[slot_ring]
     d.next_ring += len(sizes)
 
@@ -364,9 +352,7 @@ def _slow_shippers(d: _Draft) -> None:
     cfg, rng, p = d.cfg, d.rng, d.pop
     approved = p["approved_us"]
     new_seller = (approved >= cfg.start_us - 30 * DAY) & (approved < cfg.end_us - 45 * DAY)
-    slow = _pick(
-        rng, d.free & p["is_seller"] & new_seller, round(len(d.free) * cfg.slow_shipper_rate)
-    )
+    slow = _pick(rng, d.free & p["is_seller"] & new_seller, round(len(d.free) * cfg.slow_shipper_rate))
     d.claim(slow)
     d.trap[slow] = SLOW_SHIPPER
     p["ship_delay_days"][slow] = rng.uniform(5.0, 11.0, len(slow))
@@ -391,21 +377,15 @@ def _families(d: _Draft) -> None:
     shares = rng.random((3, len(kin)))
     d.alt_device[kin], d.alt_device_p[kin] = head * DEVICE_SLOTS, 0.5
     d.alt_ip[kin], d.alt_ip_p[kin] = head * DEVICE_SLOTS, 0.6
-    p["home_address"][kin] = np.where(
-        shares[0] < 0.85, p["home_address"][head], p["home_address"][kin]
-    )
+    p["home_address"][kin] = np.where(shares[0] < 0.85, p["home_address"][head], p["home_address"][kin])
     p["country"][kin] = p["country"][head]
-    p["signup_device"][kin] = np.where(
-        shares[1] < 0.4, head * DEVICE_SLOTS, p["signup_device"][kin]
-    )
+    p["signup_device"][kin] = np.where(shares[1] < 0.4, head * DEVICE_SLOTS, p["signup_device"][kin])
     shared_card = shares[2] < 0.3  # the head's first card
     d.shared_fp[kin] = np.where(shared_card, head * CARD_SLOTS, -1)
     p["n_cards"][kin] += shared_card
 
 
-def assign_roles(
-    cfg: SimulationConfig, pop: Population, rng: np.random.Generator
-) -> tuple[Population, Roles]:
+def assign_roles(cfg: SimulationConfig, pop: Population, rng: np.random.Generator) -> tuple[Population, Roles]:
     """Assign abuse patterns and traps; returns the population adjusted for their traits.
 
     Order matters only for who is still free: each account gets at most one role.

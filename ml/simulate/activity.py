@@ -90,9 +90,7 @@ def card_traits(
     return card_type.astype(np.int8), country.astype(np.int16)
 
 
-def payment_method_rows(
-    world: World, chunk: Chunk, rng: np.random.Generator
-) -> tuple[Frame, np.ndarray]:
+def payment_method_rows(world: World, chunk: Chunk, rng: np.random.Generator) -> tuple[Frame, np.ndarray]:
     """Cards added by the chunk's accounts, plus a (accounts, CARD_SLOTS) matrix of when
     each card became usable (FAR_FUTURE if never) for choosing cards at checkout."""
     pop, roles, cfg = world.pop, world.roles, world.cfg
@@ -117,9 +115,7 @@ def payment_method_rows(
     )
     ring_card = last & (roles.shared_fp[acc] >= 0)
     quick = ring_card & (abuse == MULTI_ACCOUNTING)
-    added = np.where(
-        quick, created + uniform_between(rng, np.full(m, 5 * MINUTE), np.full(m, 10 * HOUR)), added
-    )
+    added = np.where(quick, created + uniform_between(rng, np.full(m, 5 * MINUTE), np.full(m, 10 * HOUR)), added)
     attacker = last & roles.attacker_card[acc]
     taken_over_at = roles.abuse_start_us[acc]
     added = np.where(
@@ -185,15 +181,11 @@ def _takeover_logins(world: World, chunk: Chunk, rng: np.random.Generator) -> Fr
         rng, np.full(len(fail_acc), 10 * MINUTE), np.full(len(fail_acc), 6 * HOUR)
     )
     after_acc = np.repeat(victims, n_after)
-    session_end = np.repeat(
-        at + uniform_between(rng, np.full(v, DAY), np.full(v, 7 * DAY)), n_after
-    )
+    session_end = np.repeat(at + uniform_between(rng, np.full(v, DAY), np.full(v, 7 * DAY)), n_after)
     after_t = uniform_between(rng, np.repeat(at, n_after), session_end)
     acc = np.concatenate([fail_acc, victims, after_acc])
     t = np.concatenate([fail_t, at, after_t])
-    success = np.concatenate(
-        [np.zeros(len(fail_acc), bool), np.ones(v, bool), rng.random(len(after_acc)) < 0.95]
-    )
+    success = np.concatenate([np.zeros(len(fail_acc), bool), np.ones(v, bool), rng.random(len(after_acc)) < 0.95])
     n = len(acc)
     device = np.where(rng.random(n) < 0.85, ATTACKER + acc, _fresh(rng, n))
     ip = np.where(rng.random(n) < 0.6, ATTACKER + acc, _fresh(rng, n))
@@ -230,9 +222,7 @@ def login_rows(world: World, chunk: Chunk, rng: np.random.Generator) -> Frame:
     carrier_nat = (habit > 0.7) & (u[2] > 0.9)  # mobile-heavy users behind carrier NAT
     ip = np.where(carrier_nat, _shared_pool(rng, n, pop.n // 2), ip)
     ip = np.where(u[3] < roles.alt_ip_p[acc], roles.alt_ip[acc], ip)
-    country = np.where(u[4] < 0.975, pop.country[acc], rng.integers(0, len(COUNTRIES), n)).astype(
-        np.int16
-    )
+    country = np.where(u[4] < 0.975, pop.country[acc], rng.integers(0, len(COUNTRIES), n)).astype(np.int16)
     # Fraudsters hide behind proxies: fresh IPs, often abroad.
     fraud = roles.abuse[acc] == PAYMENT_FRAUD
     proxied = fraud & (u[5] < 0.6)

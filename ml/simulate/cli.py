@@ -24,12 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--accounts", type=int, default=defaults.n_accounts)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument(
-        "--start", type=date.fromisoformat, default=defaults.start_date, help="YYYY-MM-DD"
-    )
-    parser.add_argument(
-        "--end", type=date.fromisoformat, default=defaults.end_date, help="YYYY-MM-DD, inclusive"
-    )
+    parser.add_argument("--start", type=date.fromisoformat, default=defaults.start_date, help="YYYY-MM-DD")
+    parser.add_argument("--end", type=date.fromisoformat, default=defaults.end_date, help="YYYY-MM-DD, inclusive")
     parser.add_argument("--chunk-accounts", type=int, default=defaults.chunk_accounts)
     parser.add_argument(
         "--landing-dir",
@@ -54,9 +50,7 @@ def format_summary(summary: SimulationSummary) -> str:
     """A small table of what was written."""
     lines = [f"{'table':<22}{'rows':>12}{'malformed':>11}{'files':>8}"]
     for table, rows in summary.rows.items():
-        lines.append(
-            f"{table:<22}{rows:>12,}{summary.malformed_rows[table]:>11,}{summary.files[table]:>8,}"
-        )
+        lines.append(f"{table:<22}{rows:>12,}{summary.malformed_rows[table]:>11,}{summary.files[table]:>8,}")
     lines.append(f"{'total':<22}{summary.total_rows:>12,}")
     lines.append("abusers: " + ", ".join(f"{k}={v}" for k, v in summary.abusers.items()))
     lines.append("traps:   " + ", ".join(f"{k}={v}" for k, v in summary.traps.items()))
@@ -66,9 +60,7 @@ def format_summary(summary: SimulationSummary) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = SimulationConfig(
         n_accounts=args.accounts,
         start_date=args.start,

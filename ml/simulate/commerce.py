@@ -59,9 +59,7 @@ def _uniform(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarr
     return uniform_between(rng, np.full(n, int(lo), np.int64), np.full(n, int(hi), np.int64))
 
 
-def price_cents(
-    rng: np.random.Generator, category: np.ndarray, scale: np.ndarray | float
-) -> np.ndarray:
+def price_cents(rng: np.random.Generator, category: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     """Heavy-tailed item prices by category, in cents ($1 to $50k)."""
     dollars = CATEGORY_PRICE_MEDIAN[category] * np.exp(
         CATEGORY_PRICE_SIGMA[category] * rng.standard_normal(len(category))
@@ -69,9 +67,7 @@ def price_cents(
     return np.clip(np.round(dollars * scale * 100), 100, 5_000_000).astype(np.int64)
 
 
-def _lognormal_cents(
-    rng: np.random.Generator, n: int, median_dollars: float, sigma: float
-) -> np.ndarray:
+def _lognormal_cents(rng: np.random.Generator, n: int, median_dollars: float, sigma: float) -> np.ndarray:
     dollars = median_dollars * np.exp(sigma * rng.standard_normal(n))
     return np.clip(np.round(dollars * 100), 100, 5_000_000).astype(np.int64)
 
@@ -81,9 +77,7 @@ def _round_bid(cents: np.ndarray) -> np.ndarray:
     return np.where(cents > 2000, np.round(cents / 100) * 100, cents).astype(np.int64)
 
 
-def auction_rows(
-    world: World, chunk: Chunk, rng: np.random.Generator
-) -> tuple[Frame, Frame, Frame]:
+def auction_rows(world: World, chunk: Chunk, rng: np.random.Generator) -> tuple[Frame, Frame, Frame]:
     """Lots of the chunk's share of every show, their bids (shills included) and winners.
 
     Returns (bids, order drafts of won lots, shill-bidding report drafts).
@@ -96,18 +90,15 @@ def auction_rows(
     n = len(lot_stream)
     seller = streams.seller[lot_stream]
     duration = streams.ended_us[lot_stream] - streams.started_us[lot_stream]
-    lot_start = streams.started_us[lot_stream] + (
-        rng.random(n) * np.maximum(duration - 3 * MINUTE, MINUTE)
-    ).astype(np.int64)
+    lot_start = streams.started_us[lot_stream] + (rng.random(n) * np.maximum(duration - 3 * MINUTE, MINUTE)).astype(
+        np.int64
+    )
     window = _uniform(rng, n, 40 * SECOND, 150 * SECOND)
     hammer = price_cents(rng, streams.category[lot_stream], 1.0)
     opening = np.maximum(hammer * rng.uniform(0.15, 0.6, n), 100)
 
     # Bidders: the chunk's accounts, by engagement, among those active that week.
-    attention = (
-        week_overlap_days(world.active_lo[a], world.active_hi[a], edges)
-        * pop.engagement[a][None, :]
-    )
+    attention = week_overlap_days(world.active_lo[a], world.active_hi[a], edges) * pop.engagement[a][None, :]
     cdf = np.cumsum(attention, axis=1, dtype=np.float64)
     n_bids = 1 + rng.poisson(streams.bids_mean[lot_stream])
     bid_lot = np.repeat(np.arange(n, dtype=np.int64), n_bids)
@@ -144,9 +135,7 @@ def auction_rows(
         & (rng.random(len(won_lot)) < 0.6)
     )
     ptr = roles.ring_shill_ptr
-    ring_size = np.where(
-        rigged, ptr[np.minimum(ring + 1, len(ptr) - 1)] - ptr[np.clip(ring, 0, len(ptr) - 1)], 0
-    )
+    ring_size = np.where(rigged, ptr[np.minimum(ring + 1, len(ptr) - 1)] - ptr[np.clip(ring, 0, len(ptr) - 1)], 0)
     rigged &= ring_size > 0
     rig = np.flatnonzero(rigged)
     n_shill = 1 + rng.binomial(3, 0.3, len(rig))
@@ -201,9 +190,7 @@ def auction_rows(
     # A legit winner now and then reports the seller (or a shill) for shill bidding.
     noticed = rig[(rng.random(len(rig)) < 0.05) & (kind[rig] == NORMAL)]
     accuse_shill = rng.random(len(noticed)) < 0.3
-    accused_pick = ptr[ring[noticed]] + (rng.random(len(noticed)) * ring_size[noticed]).astype(
-        np.int64
-    )
+    accused_pick = ptr[ring[noticed]] + (rng.random(len(noticed)) * ring_size[noticed]).astype(np.int64)
     reports: Frame = {
         "reporter_id": win_bidder[noticed],
         "reported_id": np.where(accuse_shill, roles.ring_shills[accused_pick], won_seller[noticed]),
@@ -286,9 +273,7 @@ def purchase_drafts(world: World, chunk: Chunk, rng: np.random.Generator) -> Fra
         start,
         start + _uniform(rng, len(fraud), DAY, 8 * DAY),
     )
-    parts.append(
-        _purchases(world, rng, buyer, t, FRAUD_BURST, _lognormal_cents(rng, len(buyer), 260, 0.7))
-    )
+    parts.append(_purchases(world, rng, buyer, t, FRAUD_BURST, _lognormal_cents(rng, len(buyer), 260, 0.7)))
 
     victims = a[(roles.abuse[a] == ACCOUNT_TAKEOVER) & (roles.abuse_start_us[a] < cfg.end_us)]
     start = roles.abuse_start_us[victims] + 30 * MINUTE
@@ -299,25 +284,13 @@ def purchase_drafts(world: World, chunk: Chunk, rng: np.random.Generator) -> Fra
         start,
         start + _uniform(rng, len(victims), DAY // 2, 5 * DAY),
     )
-    parts.append(
-        _purchases(
-            world, rng, buyer, t, TAKEOVER_SPREE, _lognormal_cents(rng, len(buyer), 380, 0.6)
-        )
-    )
+    parts.append(_purchases(world, rng, buyer, t, TAKEOVER_SPREE, _lognormal_cents(rng, len(buyer), 380, 0.6)))
 
     members = a[roles.abuse[a] == MULTI_ACCOUNTING]
     start = pop.created_us[members] + HOUR
-    buyer, t = _window_events(
-        rng, members, 1 + rng.binomial(2, 0.4, len(members)), start, start + 5 * DAY
-    )
-    promo_seller = np.where(
-        rng.random(len(buyer)) < 0.7, roles.ring_seller[buyer].astype(np.int64), NULL_ID
-    )
-    parts.append(
-        _purchases(
-            world, rng, buyer, t, PROMO, _lognormal_cents(rng, len(buyer), 12, 0.5), promo_seller
-        )
-    )
+    buyer, t = _window_events(rng, members, 1 + rng.binomial(2, 0.4, len(members)), start, start + 5 * DAY)
+    promo_seller = np.where(rng.random(len(buyer)) < 0.7, roles.ring_seller[buyer].astype(np.int64), NULL_ID)
+    parts.append(_purchases(world, rng, buyer, t, PROMO, _lognormal_cents(rng, len(buyer), 12, 0.5), promo_seller))
     return concat(parts)
 
 
@@ -337,11 +310,7 @@ def _choose_cards(
     k = np.where((rng.random(n) < 0.6) & valid[:, 0] & (kind != FRAUD_BURST), 0, k)
     last = world.pop.n_cards[buyer].astype(np.int64) - 1
     attacker_card = (kind == TAKEOVER_SPREE) & world.roles.attacker_card[buyer]
-    use_attacker = (
-        attacker_card
-        & valid[np.arange(n), np.clip(last, 0, CARD_SLOTS - 1)]
-        & (rng.random(n) < 0.8)
-    )
+    use_attacker = attacker_card & valid[np.arange(n), np.clip(last, 0, CARD_SLOTS - 1)] & (rng.random(n) < 0.8)
     k = np.where(use_attacker, last, k)
     k = np.where(n_valid == 0, 0, k)  # cross-chunk shill winners: their first card
     return buyer * CARD_SLOTS + k
@@ -375,9 +344,7 @@ def order_rows(
     # Fulfilment: sellers ship after their usual delay; scammers mostly never ship.
     cancelled = u[2] < _CANCEL_P[kind]
     cancel_t = created + _uniform(rng, n, 30 * MINUTE, 2 * DAY)
-    ship_t = created + np.maximum(
-        lognormal_us(rng, n, pop.ship_delay_days[seller] * DAY, 0.5), 2 * HOUR
-    )
+    ship_t = created + np.maximum(lognormal_us(rng, n, pop.ship_delay_days[seller] * DAY, 0.5), 2 * HOUR)
     scam = (roles.abuse[seller] == SELLER_SCAM) & (created >= roles.abuse_start_us[seller])
     never = scam & (u[3] < roles.scam_unshipped[seller])
     forgotten = u[5] < 0.004  # honest sellers lose track of an order now and then
@@ -444,9 +411,7 @@ def _partial(rng: np.random.Generator, cents: np.ndarray, p_full: float) -> np.n
     return np.maximum(np.round(cents * share), 1).astype(np.int64)
 
 
-def refund_rows(
-    cfg_end: int, chunk: Chunk, rng: np.random.Generator, facts: Frame
-) -> tuple[Frame, np.ndarray]:
+def refund_rows(cfg_end: int, chunk: Chunk, rng: np.random.Generator, facts: Frame) -> tuple[Frame, np.ndarray]:
     """Refunds of the chunk's orders; also returns which orders were refunded."""
     n = len(facts["order_id"])
     created, amount = facts["created_at"], facts["amount_usd"]
@@ -454,9 +419,7 @@ def refund_rows(
     cancelled = facts["cancel_t"] != NULL_TS
     u = rng.random((5, n))
     reason_idx = {r: REFUND_REASONS.index(r) for r in REFUND_REASONS}
-    after_delivery = facts["deliver_t"] + np.clip(
-        lognormal_us(rng, n, 3 * DAY, 0.8), 2 * HOUR, 14 * DAY
-    )
+    after_delivery = facts["deliver_t"] + np.clip(lognormal_us(rng, n, 3 * DAY, 0.8), 2 * HOUR, 14 * DAY)
     background = rng.choice(len(REFUND_REASONS), n, p=[0.08, 0.42, 0.35, 0.15])
     fake_goods = facts["scam"] & delivered & (u[1] < 0.3)
     not_received = np.full(n, reason_idx["not_received"])
@@ -499,9 +462,7 @@ def refund_rows(
     return frame, refunded
 
 
-def chargeback_rows(
-    cfg_end: int, chunk: Chunk, rng: np.random.Generator, facts: Frame, refunded: np.ndarray
-) -> Frame:
+def chargeback_rows(cfg_end: int, chunk: Chunk, rng: np.random.Generator, facts: Frame, refunded: np.ndarray) -> Frame:
     """Disputes 5 to 90 days after the order: stolen cards, hijacked accounts, scams, noise."""
     n = len(facts["order_id"])
     kind = facts["kind"]
@@ -513,9 +474,7 @@ def chargeback_rows(
     not_received = facts["stuck"] & ~refunded & (u[0] < 0.4)
     noise = ~fraud & ~not_received & ~refunded & (u[1] < 0.003)
     reason = np.where(fraud, idx["fraud"], np.where(not_received, idx["not_received"], background))
-    delay = np.clip(
-        5 * DAY + rng.gamma(2.0, 9.0, n) * DAY, 5 * DAY + MINUTE, 90 * DAY - MINUTE
-    ).astype(np.int64)
+    delay = np.clip(5 * DAY + rng.gamma(2.0, 9.0, n) * DAY, 5 * DAY + MINUTE, 90 * DAY - MINUTE).astype(np.int64)
     reported = facts["created_at"] + delay
     mask = (fraud | not_received | noise) & (reported < cfg_end)
     frame: Frame = {
@@ -530,9 +489,7 @@ def chargeback_rows(
     return frame
 
 
-def report_rows(
-    world: World, chunk: Chunk, rng: np.random.Generator, facts: Frame, shill_reports: Frame
-) -> Frame:
+def report_rows(world: World, chunk: Chunk, rng: np.random.Generator, facts: Frame, shill_reports: Frame) -> Frame:
     """User reports: scam victims, shill spotters and a background of noise."""
     pop, cfg = world.pop, world.cfg
     a = chunk.accounts
@@ -542,8 +499,7 @@ def report_rows(
     scam_reports: Frame = {
         "reporter_id": facts["buyer_id"][scam],
         "reported_id": facts["seller_id"][scam],
-        "occurred_at": facts["created_at"][scam]
-        + _uniform(rng, int(scam.sum()), 7 * DAY, 25 * DAY),
+        "occurred_at": facts["created_at"][scam] + _uniform(rng, int(scam.sum()), 7 * DAY, 25 * DAY),
         "reason": np.where(
             rng.random(int(scam.sum())) < 0.85,
             REPORT_REASONS.index("scam"),
@@ -560,17 +516,11 @@ def report_rows(
         "reporter_id": reporter,
         "reported_id": reported,
         "occurred_at": t,
-        "reason": rng.choice(len(REPORT_REASONS), k, p=[0.15, 0.15, 0.08, 0.27, 0.35]).astype(
-            np.int8
-        ),
+        "reason": rng.choice(len(REPORT_REASONS), k, p=[0.15, 0.15, 0.08, 0.27, 0.35]).astype(np.int8),
     }
     frame = concat([scam_reports, shill_reports, noise])
     t = frame["occurred_at"]
-    keep = (
-        (frame["reported_id"] >= 0)
-        & (frame["reported_id"] != frame["reporter_id"])
-        & (t < cfg.end_us)
-    )
+    keep = (frame["reported_id"] >= 0) & (frame["reported_id"] != frame["reporter_id"]) & (t < cfg.end_us)
     frame = take(frame, keep)
     frame["report_id"] = chunk_id(chunk, np.arange(int(keep.sum())))
     frame[EVENT] = frame["occurred_at"]
@@ -578,9 +528,7 @@ def report_rows(
     return frame
 
 
-def commerce_rows(
-    world: World, chunk: Chunk, rng: np.random.Generator, usable: np.ndarray
-) -> dict[str, Frame]:
+def commerce_rows(world: World, chunk: Chunk, rng: np.random.Generator, usable: np.ndarray) -> dict[str, Frame]:
     """All marketplace tables of one chunk."""
     bids, won, shill_reports = auction_rows(world, chunk, rng)
     drafts = concat([won, purchase_drafts(world, chunk, rng)])

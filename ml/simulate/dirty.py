@@ -126,6 +126,4 @@ def malformed_rows(
             hit = column == name
             text[name][rows[hit]] = value[hit]
     schema = pa.schema([pa.field(name, pa.string()) for name in spec.column_names])
-    return pa.table(
-        {name: pa.array(text[name], pa.string()) for name in spec.column_names}, schema=schema
-    ), loaded
+    return pa.table({name: pa.array(text[name], pa.string()) for name in spec.column_names}, schema=schema), loaded

@@ -26,9 +26,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 # Columns holding an account id (`acc_000123`).
-ACCOUNT_COLUMNS = frozenset(
-    {"account_id", "buyer_id", "seller_id", "bidder_id", "reporter_id", "reported_id"}
-)
+ACCOUNT_COLUMNS = frozenset({"account_id", "buyer_id", "seller_id", "bidder_id", "reporter_id", "reported_id"})
 # Surrogate keys: prefix + 16 hex digits.
 ID_PREFIXES: dict[str, str] = {
     "event_id": "lgn_",
@@ -77,9 +75,7 @@ def _fixed_width(chars: np.ndarray, valid: np.ndarray | None) -> pa.Array:
     n, width = chars.shape
     offsets = (np.arange(n + 1, dtype=np.int64) * width).astype(np.int32)
     bitmap = None if valid is None else _validity(valid)
-    return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)), bitmap
-    )
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)), bitmap)
 
 
 def _with_prefix(prefix: str, body: np.ndarray) -> np.ndarray:
@@ -122,9 +118,7 @@ def _validity(valid: np.ndarray) -> pa.Buffer | None:
 def timestamps(us: np.ndarray) -> pa.Array:
     """int64 microseconds -> timestamp[us]; NULL_TS becomes null."""
     values = np.ascontiguousarray(us, dtype=np.int64)
-    return pa.Array.from_buffers(
-        pa.timestamp("us"), len(values), [_validity(values != NULL_TS), pa.py_buffer(values)]
-    )
+    return pa.Array.from_buffers(pa.timestamp("us"), len(values), [_validity(values != NULL_TS), pa.py_buffer(values)])
 
 
 def amounts(cents: np.ndarray) -> pa.Array:
@@ -137,9 +131,7 @@ def amounts(cents: np.ndarray) -> pa.Array:
 
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema a landing Parquet file of `table` has."""
-    return pa.schema(
-        [pa.field(c.name, ARROW_TYPES[c.type], nullable=True) for c in TABLES[table].columns]
-    )
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type], nullable=True) for c in TABLES[table].columns])
 
 
 @dataclass(frozen=True)

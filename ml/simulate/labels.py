@@ -31,9 +31,7 @@ from ml.simulate.frames import EVENT, VISIBLE, Frame
 from ml.simulate.population import Population
 from ml.simulate.timing import DAY, FAR_FUTURE, HOUR, NULL_TS, lognormal_us, uniform_between
 
-WARN, SUSPEND, BAN, REINSTATE = (
-    ENFORCEMENT_ACTIONS.index(a) for a in ("warn", "suspend", "ban", "reinstate")
-)
+WARN, SUSPEND, BAN, REINSTATE = (ENFORCEMENT_ACTIONS.index(a) for a in ("warn", "suspend", "ban", "reinstate"))
 MANUAL_REVIEW, RULE, MODEL, APPEAL = (
     ENFORCEMENT_SOURCES.index(s) for s in ("manual_review", "rule", "model", "appeal")
 )
@@ -44,9 +42,7 @@ NONE_TYPE = ABUSE_TYPES.index("none")
 _RECALL_FACTOR = np.array([0.0, 1.1, 0.85, 1.25, 0.75, 0.85])
 _DELAY_MEDIAN_DAYS = np.array([0.0, 9.0, 6.0, 16.0, 25.0, 14.0])
 # The plausible wrong type a reviewer picks now and then (abuse code -> abuse code).
-_CONFUSED_WITH = np.array(
-    [0, ACCOUNT_TAKEOVER, PAYMENT_FRAUD, PAYMENT_FRAUD, MULTI_ACCOUNTING, PAYMENT_FRAUD]
-)
+_CONFUSED_WITH = np.array([0, ACCOUNT_TAKEOVER, PAYMENT_FRAUD, PAYMENT_FRAUD, MULTI_ACCOUNTING, PAYMENT_FRAUD])
 # What each trap gets mistaken for (trap code -> abuse code).
 _TRAP_SUSPICION = np.array([0, ACCOUNT_TAKEOVER, PAYMENT_FRAUD, SELLER_SCAM, MULTI_ACCOUNTING])
 
@@ -74,9 +70,7 @@ def _sources(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice([MANUAL_REVIEW, RULE, MODEL], n, p=[0.6, 0.25, 0.15])
 
 
-def plan_enforcement(
-    cfg: SimulationConfig, pop: Population, roles: Roles, rng: np.random.Generator
-) -> EnforcementPlan:
+def plan_enforcement(cfg: SimulationConfig, pop: Population, roles: Roles, rng: np.random.Generator) -> EnforcementPlan:
     """Decide every warn / suspend / ban / reinstate of the period up front."""
     n = pop.n
     start, end = cfg.start_us, cfg.end_us
@@ -90,9 +84,9 @@ def plan_enforcement(
     ringed = (roles.ring >= 0) & np.isin(abuse, [SHILL_BIDDING, MULTI_ACCOUNTING])
     if ringed.any():
         n_rings = int(roles.ring.max()) + 1
-        ring_found = rng.random(n_rings) < np.bincount(
-            roles.ring[ringed], recall[ringed], n_rings
-        ) / np.maximum(np.bincount(roles.ring[ringed], minlength=n_rings), 1)
+        ring_found = rng.random(n_rings) < np.bincount(roles.ring[ringed], recall[ringed], n_rings) / np.maximum(
+            np.bincount(roles.ring[ringed], minlength=n_rings), 1
+        )
         ring_when = np.full(n_rings, FAR_FUTURE, np.int64)
         np.minimum.at(ring_when, roles.ring[ringed], when[ringed])
         r = roles.ring[ringed]
@@ -136,9 +130,7 @@ def plan_enforcement(
         "account": warned,
         "occurred_us": uniform_between(rng, lo, np.full(k, end)),
         "action": np.full(k, WARN),
-        "abuse_type": np.where(
-            rng.random(k) < 0.7, NONE_TYPE, _contract_type(rng.integers(1, 6, k))
-        ),
+        "abuse_type": np.where(rng.random(k) < 0.7, NONE_TYPE, _contract_type(rng.integers(1, 6, k))),
         "source": rng.choice([MANUAL_REVIEW, RULE], k, p=[0.7, 0.3]),
     }
     # Some caught abusers get a warning first.
@@ -146,9 +138,7 @@ def plan_enforcement(
     pre_warn = {
         "account": bad["account"][first],
         "occurred_us": bad["occurred_us"][first]
-        - uniform_between(
-            rng, np.full(int(first.sum()), 2 * DAY), np.full(int(first.sum()), 10 * DAY)
-        ),
+        - uniform_between(rng, np.full(int(first.sum()), 2 * DAY), np.full(int(first.sum()), 10 * DAY)),
         "action": np.full(int(first.sum()), WARN),
         "abuse_type": bad["abuse_type"][first],
         "source": _sources(rng, int(first.sum())),
@@ -175,10 +165,7 @@ def plan_enforcement(
     inactive_from[actions["account"][blocking]] = actions["occurred_us"][blocking]
     inactive_to[actions["account"][reversed_]] = back_at[reversed_]
 
-    rows = {
-        key: np.concatenate([part[key] for part in (actions, warns, pre_warn, reinstates)])
-        for key in bad
-    }
+    rows = {key: np.concatenate([part[key] for part in (actions, warns, pre_warn, reinstates)]) for key in bad}
     keep = (
         (rows["occurred_us"] >= start)
         & (rows["occurred_us"] < end)

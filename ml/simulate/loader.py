@@ -17,9 +17,7 @@ from ml.simulate.frames import EVENT, LAST, VERSION, VISIBLE, Frame, last_in_gro
 from ml.simulate.timing import MAX_LATENESS, MILLISECOND, MINUTE, SECOND, loader_delays
 
 
-def stamp_loaded(
-    table: str, frame: Frame, rng: np.random.Generator, cfg: SimulationConfig
-) -> Frame:
+def stamp_loaded(table: str, frame: Frame, rng: np.random.Generator, cfg: SimulationConfig) -> Frame:
     """Add `_loaded_at` and the newest-version flag; drop rows not landed by the end."""
     n = n_rows(frame)
     delay = loader_delays(rng, n, cfg.late_share)

@@ -53,9 +53,7 @@ class SimulationSummary:
 def chunk_frames(world: World, chunk: Chunk) -> dict[str, Frame]:
     """Every contract table's rows for one account chunk (before loading)."""
     seed, c = world.cfg.seed, chunk.index
-    payment_methods, usable = payment_method_rows(
-        world, chunk, stage_rng(seed, "payment_methods", c)
-    )
+    payment_methods, usable = payment_method_rows(world, chunk, stage_rng(seed, "payment_methods", c))
     frames = {
         "accounts": account_rows(world, chunk),
         "logins": login_rows(world, chunk, stage_rng(seed, "logins", c)),
@@ -72,9 +70,7 @@ def _counts(codes: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
     return {name: int(counted[i + 1]) for i, name in enumerate(names)}
 
 
-def simulate(
-    config: SimulationConfig, landing_dir: Path, ground_truth_dir: Path
-) -> SimulationSummary:
+def simulate(config: SimulationConfig, landing_dir: Path, ground_truth_dir: Path) -> SimulationSummary:
     """Simulate the marketplace and write landing batches plus the hidden ground truth.
 
     Refuses (LandingNotEmptyError) a landing folder that already holds files, and
@@ -95,17 +91,11 @@ def simulate(
             rng = stage_rng(config.seed, f"load:{table}", c)
             frame = stamp_loaded(table, frame, rng, config)
             if config.dirty_rate > 0:
-                text, loaded = malformed_rows(
-                    table, frame, rng, config.dirty_rate, encoder, config.end_us
-                )
+                text, loaded = malformed_rows(table, frame, rng, config.dirty_rate, encoder, config.end_us)
                 writer.write_malformed(table, c, text, loaded)
-                frame = concat(
-                    [frame, duplicate_rows(frame, rng, config.dirty_rate, config.end_us)]
-                )
+                frame = concat([frame, duplicate_rows(frame, rng, config.dirty_rate, config.end_us)])
             writer.write(table, c, frame)
-        log.info(
-            "chunk %d/%d written (accounts %d-%d)", c + 1, config.n_chunks, chunk.lo, chunk.hi - 1
-        )
+        log.info("chunk %d/%d written (accounts %d-%d)", c + 1, config.n_chunks, chunk.lo, chunk.hi - 1)
 
     ground_truth_dir.mkdir(parents=True, exist_ok=True)
     truth = ground_truth_table(world.roles, encoder.account_width)

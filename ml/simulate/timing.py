@@ -71,9 +71,7 @@ def seasonal_times(
     return out
 
 
-def lognormal_us(
-    rng: np.random.Generator, n: int, median_us: float | np.ndarray, sigma: float
-) -> np.ndarray:
+def lognormal_us(rng: np.random.Generator, n: int, median_us: float | np.ndarray, sigma: float) -> np.ndarray:
     """Heavy-tailed durations (delays, show lengths) with the given median."""
     return (np.asarray(median_us) * np.exp(sigma * rng.standard_normal(n))).astype(np.int64)
 

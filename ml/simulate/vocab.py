@@ -43,9 +43,7 @@ SIGNUP_COUNTRY_WEIGHTS = np.array(
     ]  # fmt: skip
 )
 # Where travellers go and where stolen cards and takeovers come from.
-TRAVEL_COUNTRIES = np.array(
-    [COUNTRIES.index(c) for c in ("GB", "FR", "ES", "IT", "MX", "JP", "DE", "CA", "US", "AU")]
-)
+TRAVEL_COUNTRIES = np.array([COUNTRIES.index(c) for c in ("GB", "FR", "ES", "IT", "MX", "JP", "DE", "CA", "US", "AU")])
 ATTACKER_COUNTRIES = np.array(
     [COUNTRIES.index(c) for c in ("NG", "RO", "VN", "RU", "UA", "ID", "PH", "IN", "BR", "CN", "HK")]
 )
@@ -55,9 +53,7 @@ EMAIL_DOMAINS: tuple[str, ...] = (
     "proton.me", "comcast.net", "gmx.de", "orange.fr", "btinternet.com", "yahoo.co.uk",
     "mailinator.com", "guerrillamail.com", "10minutemail.com", "tempmail.dev", "yopmail.com",
 )  # fmt: skip
-EMAIL_WEIGHTS = np.array(
-    [46.0, 11.0, 8.0, 7.0, 12.0, 2.5, 2.5, 2.0, 2.0, 1.5, 1.5, 2.0, 0, 0, 0, 0, 0]
-)
+EMAIL_WEIGHTS = np.array([46.0, 11.0, 8.0, 7.0, 12.0, 2.5, 2.5, 2.0, 2.0, 1.5, 1.5, 2.0, 0, 0, 0, 0, 0])
 DISPOSABLE_DOMAINS = np.arange(12, 17)  # codes of the throwaway-mail domains above
 
 CATEGORIES: tuple[str, ...] = (
@@ -69,6 +65,4 @@ CATEGORY_WEIGHTS = np.array([30.0, 15.0, 8.0, 15.0, 10.0, 8.0, 7.0, 7.0])
 # and many, luxury is rare and expensive.
 CATEGORY_PRICE_MEDIAN = np.array([22.0, 140.0, 420.0, 38.0, 45.0, 120.0, 55.0, 18.0])
 CATEGORY_PRICE_SIGMA = np.array([1.0, 0.55, 0.75, 0.95, 0.7, 0.85, 0.95, 0.9])
-HIGH_VALUE_CATEGORIES = np.array(
-    [CATEGORIES.index(c) for c in ("sneakers", "luxury", "electronics")]
-)
+HIGH_VALUE_CATEGORIES = np.array([CATEGORIES.index(c) for c in ("sneakers", "luxury", "electronics")])

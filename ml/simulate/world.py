@@ -62,9 +62,7 @@ class World:
 
     def is_active(self, account: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Can `account` act at `t`: signed up, not gone, not suspended at that moment."""
-        suspended = (t >= self.plan.inactive_from_us[account]) & (
-            t < self.plan.inactive_to_us[account]
-        )
+        suspended = (t >= self.plan.inactive_from_us[account]) & (t < self.plan.inactive_to_us[account])
         return (t >= self.active_lo[account]) & (t < self.active_hi[account]) & ~suspended
 
     def is_selling(self, seller: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -87,9 +85,7 @@ def build_world(cfg: SimulationConfig) -> World:
     sell_lo, sell_hi = selling_window(cfg, pop, roles, plan)
     sellers = np.flatnonzero(pop.is_seller)
     overlap = week_overlap_days(sell_lo[sellers], sell_hi[sellers], edges)
-    seller_cdf = np.cumsum(
-        overlap * pop.seller_popularity[sellers][None, :], axis=1, dtype=np.float64
-    )
+    seller_cdf = np.cumsum(overlap * pop.seller_popularity[sellers][None, :], axis=1, dtype=np.float64)
 
     n_chunks = cfg.n_chunks
     mass = np.zeros((n_chunks, len(edges) - 1))

@@ -61,11 +61,7 @@ def _week_slices(loaded_us: np.ndarray) -> list[tuple[int, np.ndarray]]:
     order = np.argsort(loaded_us, kind="stable")
     keys = iso_week_keys(loaded_us[order])
     cuts = np.flatnonzero(np.diff(keys)) + 1
-    return [
-        (int(keys[part[0]]), order[part])
-        for part in np.split(np.arange(len(order)), cuts)
-        if len(part)
-    ]
+    return [(int(keys[part[0]]), order[part]) for part in np.split(np.arange(len(order)), cuts) if len(part)]
 
 
 @dataclass
@@ -99,9 +95,7 @@ class LandingWriter:
             self.rows[table] += arrow.num_rows
             self.files[table] += 1
 
-    def write_malformed(
-        self, table: str, chunk: int, text: pa.Table, loaded_us: np.ndarray
-    ) -> None:
+    def write_malformed(self, table: str, chunk: int, text: pa.Table, loaded_us: np.ndarray) -> None:
         """Malformed rows (all columns as text) as CSV with a header, one file per week."""
         if text.num_rows == 0:
             return

@@ -30,9 +30,7 @@ class DuckDBSession:
         self._con.register("_vigil_append", data)
         try:
             columns = ", ".join(f'"{name}"' for name in data.column_names)
-            self._con.execute(
-                f"insert into {schema}.{table} ({columns}) select {columns} from _vigil_append"
-            )
+            self._con.execute(f"insert into {schema}.{table} ({columns}) select {columns} from _vigil_append")
         finally:
             self._con.unregister("_vigil_append")
 

@@ -36,9 +36,7 @@ def connection_kwargs_from_env(env: Mapping[str, str] | None = None) -> dict[str
     required = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_DATABASE")
     missing = [k for k in required if not env.get(k)]
     if missing:
-        raise RuntimeError(
-            f"VIGIL_WAREHOUSE=snowflake needs {', '.join(missing)} in the environment"
-        )
+        raise RuntimeError(f"VIGIL_WAREHOUSE=snowflake needs {', '.join(missing)} in the environment")
     kwargs: dict[str, Any] = {
         "account": env["SNOWFLAKE_ACCOUNT"],
         "user": env["SNOWFLAKE_USER"],
@@ -134,9 +132,7 @@ class SnowflakeSession:
                 return pa.table({})
             names = [d.name.lower() for d in cur.description]
             try:
-                table = cur.fetch_arrow_all(
-                    force_return_table=True, force_microsecond_precision=True
-                )
+                table = cur.fetch_arrow_all(force_return_table=True, force_microsecond_precision=True)
             except NotSupportedError:  # a JSON result set (e.g. some SHOW commands)
                 rows = cur.fetchall()
                 table = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
@@ -177,9 +173,7 @@ class SnowflakeSession:
             results = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         loaded = sum(int(r.get("rows_loaded") or 0) for r in results)
         if loaded != data.num_rows:
-            raise RuntimeError(
-                f"COPY INTO {schema}.{table} loaded {loaded} of {data.num_rows} rows: {results}"
-            )
+            raise RuntimeError(f"COPY INTO {schema}.{table} loaded {loaded} of {data.num_rows} rows: {results}")
         log.debug("loaded %d rows into %s.%s", loaded, schema, table)
 
     @contextmanager

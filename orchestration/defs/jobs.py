@@ -16,7 +16,6 @@ ingest_job = dg.define_asset_job(
 features_job = dg.define_asset_job(
     name="features_daily",
     selection=dg.AssetSelection.assets(vigil_dbt_features_daily),
-    partitions_def=vigil_dbt_features_daily.partitions_def,
     description="Build and test the point-in-time feature mart for the selected as-of days.",
 )
 

@@ -28,8 +28,11 @@ def warehouse_summary(warehouse: Warehouse) -> list[str]:
                 stg = s.fetch_arrow(f"select count(*) as n from staging.stg_marketplace__{name}").to_pylist()[0]["n"]
             except Exception:  # staging not built (yet): show it as missing rather than fail
                 stg = "-"
-            lines.append(f"{name:<22}{raw:>12,}{quarantined.get(name, 0):>13,}{stg:>14,}" if stg != "-" else
-                         f"{name:<22}{raw:>12,}{quarantined.get(name, 0):>13,}{stg:>14}")
+            lines.append(
+                f"{name:<22}{raw:>12,}{quarantined.get(name, 0):>13,}{stg:>14,}"
+                if stg != "-"
+                else f"{name:<22}{raw:>12,}{quarantined.get(name, 0):>13,}{stg:>14}"
+            )
         reasons = s.fetch_arrow(
             "select trim(split_part(split_part(reason, ';', 1), ':', 1)) as reason, count(*) as n "
             f"from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by 1 order by n desc, reason limit 5"
@@ -51,8 +54,8 @@ def warehouse_summary(warehouse: Warehouse) -> list[str]:
             f"features: {f['n']:,} account-days ({f['accounts']:,} accounts, {f['first_day']} .. {f['last_day']})"
             " in marts.fct_account_features_daily"
         )
+        final, bad = lab["final"] or 0, lab["bad"] or 0
         lines.append(
-            f"labels:   {lab['final'] or 0:,} final ({lab['bad'] or 0:,} bad), {lab['n'] - (lab['final'] or 0):,} pending"
-            " in marts.fct_account_labels_daily"
+            f"labels:   {final:,} final ({bad:,} bad), {lab['n'] - final:,} pending in marts.fct_account_labels_daily"
         )
     return lines

@@ -21,9 +21,7 @@ def ingested_duckdb(small_simulation, tmp_path_factory) -> Path:
     return path
 
 
-def run_dbt(
-    args: list[str], tmp_path: Path, env: dict[str, str], timeout: float = 1800
-) -> subprocess.CompletedProcess:
+def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess:
     """Run the dbt CLI the way an analyst does, with artefacts kept out of dbt_project/target.
 
     A subprocess, not dbtRunner: dbt-duckdb keeps its connection open for the life of the
@@ -33,15 +31,18 @@ def run_dbt(
     """
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [
-        str(dbt), *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(tmp_path / "target"),
-        "--log-path", str(tmp_path / "logs"),
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(tmp_path / "target"),
+        "--log-path",
+        str(tmp_path / "logs"),
     ]
-    return subprocess.run(
-        cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
 
 
 def run_results(tmp_path: Path) -> dict[str, str]:

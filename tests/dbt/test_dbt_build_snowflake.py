@@ -53,17 +53,13 @@ def test_dbt_build_and_tests_pass_on_the_emulator(built_snowflake):
 
 
 @pytest.mark.parametrize("table", list(TABLES))
-def test_staging_keeps_exactly_one_row_per_id_on_snowflake(
-    built_snowflake, ingested_snowflake, table
-):
+def test_staging_keeps_exactly_one_row_per_id_on_snowflake(built_snowflake, ingested_snowflake, table):
     pk = TABLES[table].primary_key
     stg_pk = {"event_id": "login_id"}.get(pk, pk)
 
     distinct_ids = _scalar(ingested_snowflake, f"select count(distinct {pk}) from raw.{table}")
     staged = _scalar(ingested_snowflake, f"select count(*) from staging.stg_marketplace__{table}")
-    staged_ids = _scalar(
-        ingested_snowflake, f"select count(distinct {stg_pk}) from staging.stg_marketplace__{table}"
-    )
+    staged_ids = _scalar(ingested_snowflake, f"select count(distinct {stg_pk}) from staging.stg_marketplace__{table}")
 
     stale = _scalar(
         ingested_snowflake,
@@ -80,16 +76,11 @@ def test_quarantined_rows_reach_staging_on_snowflake(built_snowflake, ingested_s
     quarantined = _scalar(ingested_snowflake, "select count(*) from ingest.quarantine")
 
     assert quarantined == ingested_snowflake.report.rows_quarantined > 0
-    assert (
-        _scalar(ingested_snowflake, "select count(*) from staging.stg_ingest__quarantined_rows")
-        == quarantined
-    )
+    assert _scalar(ingested_snowflake, "select count(*) from staging.stg_ingest__quarantined_rows") == quarantined
 
 
 def test_features_and_labels_build_on_snowflake(built_snowflake, ingested_snowflake):
-    days = _scalar(
-        ingested_snowflake, "select count(distinct as_of_date) from marts.fct_account_features_daily"
-    )
+    days = _scalar(ingested_snowflake, "select count(distinct as_of_date) from marts.fct_account_features_daily")
     rows = _scalar(ingested_snowflake, "select count(*) from marts.fct_account_features_daily")
     labelled = _scalar(ingested_snowflake, "select count(*) from marts.fct_account_labels_daily")
 
@@ -97,9 +88,7 @@ def test_features_and_labels_build_on_snowflake(built_snowflake, ingested_snowfl
     assert rows == labelled > 0
 
 
-def test_a_second_run_rebuilds_models_and_replaces_feature_days(
-    built_snowflake, ingested_snowflake, tmp_path
-):
+def test_a_second_run_rebuilds_models_and_replaces_feature_days(built_snowflake, ingested_snowflake, tmp_path):
     """The incremental feature mart's second run (delete+insert by day) works on the emulator
     with the compat overrides, and replaces the days rather than duplicating them."""
     bids = _scalar(ingested_snowflake, "select count(*) from staging.stg_marketplace__bids")
@@ -110,7 +99,4 @@ def test_a_second_run_rebuilds_models_and_replaces_feature_days(
     assert again.returncode == 0, again.stdout[-5000:]
     assert set(run_results(tmp_path).values()) == {"success"}
     assert _scalar(ingested_snowflake, "select count(*) from staging.stg_marketplace__bids") == bids
-    assert (
-        _scalar(ingested_snowflake, "select count(*) from marts.fct_account_features_daily")
-        == features
-    )
+    assert _scalar(ingested_snowflake, "select count(*) from marts.fct_account_features_daily") == features

@@ -37,9 +37,7 @@ def _truncate_to_end_of(path, day: date) -> None:
     cut = day + timedelta(days=1)
     with duckdb.connect(str(path)) as con:
         for table in TABLES.values():
-            con.execute(
-                f"delete from raw.{table.name} where _loaded_at >= ? or {table.event_time} >= ?", [cut, cut]
-            )
+            con.execute(f"delete from raw.{table.name} where _loaded_at >= ? or {table.event_time} >= ?", [cut, cut])
 
 
 @pytest.fixture(scope="module")

@@ -136,9 +136,9 @@ def test_every_mart_column_is_documented_with_family_window_and_unit():
 
 
 def test_feature_catalog_on_disk_matches_the_marts_yml():
-    assert DEFAULT_OUTPUT.read_text(encoding="utf-8") == render_feature_catalog(
-        DEFAULT_MODELS_YML
-    ), "dbt_project/FEATURES.md is stale: run `uv run python -m ml.features.catalog`"
+    assert DEFAULT_OUTPUT.read_text(encoding="utf-8") == render_feature_catalog(DEFAULT_MODELS_YML), (
+        "dbt_project/FEATURES.md is stale: run `uv run python -m ml.features.catalog`"
+    )
 
 
 def test_catalog_documents_at_least_50_feature_columns():
@@ -160,9 +160,7 @@ def test_every_share_column_has_a_zero_to_one_range_test():
         if column["config"]["meta"]["unit"] != "share_0_1":
             continue
         bounds = [
-            t["between"]["arguments"]
-            for t in column.get("data_tests", [])
-            if isinstance(t, dict) and "between" in t
+            t["between"]["arguments"] for t in column.get("data_tests", []) if isinstance(t, dict) and "between" in t
         ]
         if {"min_value": 0, "max_value": 1} not in bounds:
             unchecked.append(column["name"])

@@ -65,10 +65,13 @@ def test_loaded_plus_quarantined_equals_rows_in_files_in_the_ledger(tmp_path):
     ingest_landing(wh, _landing(tmp_path), run_id="r1", now=NOW)
 
     assert _count(wh, "select sum(rows_in_file) from ingest.file_ledger") == 3
-    assert _count(
-        wh,
-        "select count(*) from ingest.file_ledger where rows_loaded + rows_quarantined <> rows_in_file",
-    ) == 0
+    assert (
+        _count(
+            wh,
+            "select count(*) from ingest.file_ledger where rows_loaded + rows_quarantined <> rows_in_file",
+        )
+        == 0
+    )
 
 
 def test_unreadable_unknown_and_unsupported_files_are_rejected_with_a_reason(tmp_path):

@@ -35,8 +35,13 @@ def test_malformed_csv_rows_are_quarantined_with_every_reason(tmp_path):
     assert batch.rows_in_file == 4
     assert batch.valid.column("order_id").to_pylist() == ["o1"]
     assert batch.valid.column("amount_usd").to_pylist() == [Decimal("12.50")]
-    reasons = dict(zip(batch.quarantined.column("source_row").to_pylist(),
-                       batch.quarantined.column("reason").to_pylist(), strict=True))
+    reasons = dict(
+        zip(
+            batch.quarantined.column("source_row").to_pylist(),
+            batch.quarantined.column("reason").to_pylist(),
+            strict=True,
+        )
+    )
     assert reasons[2] == "null order_id"
     assert reasons[3] == "unparseable created_at: not-a-date; negative amount_usd; unknown status: lost"
     assert reasons[4] == "created_at after _loaded_at; unparseable amount_usd: abc"

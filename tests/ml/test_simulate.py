@@ -17,9 +17,7 @@ from ml.contract import TABLES
 from ml.simulate import LandingNotEmptyError, SimulationConfig, simulate
 from ml.simulate.cli import main
 
-SMALL = SimulationConfig(
-    n_accounts=3_000, start_date=date(2026, 1, 1), end_date=date(2026, 3, 31), seed=7
-)
+SMALL = SimulationConfig(n_accounts=3_000, start_date=date(2026, 1, 1), end_date=date(2026, 3, 31), seed=7)
 EXPECTED_ARROW = {
     "string": pa.string(),
     "timestamp": pa.timestamp("us"),
@@ -69,9 +67,7 @@ def _latest(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _file_bytes(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _accounts_of(truth: pd.DataFrame, abuse_type: str) -> set[str]:
@@ -238,9 +234,7 @@ def _problems(row: dict[str, str], table: str) -> set[str]:
                 found.add("bad_timestamp")
         if column.type == "amount":
             number = pd.to_numeric(value, errors="coerce")
-            found |= (
-                {"bad_amount"} if pd.isna(number) else {"negative_amount"} if number < 0 else set()
-            )
+            found |= {"bad_amount"} if pd.isna(number) else {"negative_amount"} if number < 0 else set()
         if column.type == "boolean" and value not in ("true", "false"):
             found.add("bad_boolean")
     loaded = stamps.pop("_loaded_at", None)
@@ -297,12 +291,8 @@ def test_payment_fraudsters_hold_risky_cards_more_often_than_good_accounts_but_n
 ):
     truth = _truth(dirty_run)
     cards = _table(dirty_run["landing"], "payment_methods").drop_duplicates("payment_method_id")
-    country = _latest(_table(dirty_run["landing"], "accounts"), "account_id").set_index(
-        "account_id"
-    )["country"]
-    risky = (cards["card_type"] == "prepaid") | (
-        cards["card_country"] != cards["account_id"].map(country)
-    )
+    country = _latest(_table(dirty_run["landing"], "accounts"), "account_id").set_index("account_id")["country"]
+    risky = (cards["card_type"] == "prepaid") | (cards["card_country"] != cards["account_id"].map(country))
     per_account = risky.groupby(cards["account_id"]).any()
     fraud = per_account[per_account.index.isin(_accounts_of(truth, "payment_fraud"))].mean()
     good = per_account[per_account.index.isin(_good(truth))].mean()
@@ -315,9 +305,7 @@ def test_stolen_cards_are_shared_across_fraud_accounts(dirty_run):
     truth = _truth(dirty_run)
     cards = _table(dirty_run["landing"], "payment_methods").drop_duplicates("payment_method_id")
     holders = cards.groupby("card_fingerprint")["account_id"].nunique()
-    fraud_cards = cards.loc[
-        cards["account_id"].isin(_accounts_of(truth, "payment_fraud")), "card_fingerprint"
-    ]
+    fraud_cards = cards.loc[cards["account_id"].isin(_accounts_of(truth, "payment_fraud")), "card_fingerprint"]
     assert (holders[fraud_cards.unique()] > 1).mean() > 0.3
     good_cards = cards.loc[cards["account_id"].isin(_good(truth)), "card_fingerprint"]
     assert (holders[good_cards.unique()] > 1).mean() < 0.05
@@ -346,9 +334,7 @@ def test_scam_sellers_leave_far_more_orders_unshipped_than_other_sellers(dirty_r
     orders = _latest(_table(dirty_run["landing"], "orders"), "order_id")
     settled = orders[orders["created_at"] < pd.Timestamp("2026-03-10")]
     unshipped = (
-        (settled["status"] == "placed")
-        .groupby(settled["seller_id"].isin(_accounts_of(truth, "seller_scam")))
-        .mean()
+        (settled["status"] == "placed").groupby(settled["seller_id"].isin(_accounts_of(truth, "seller_scam"))).mean()
     )
     assert unshipped[False] < 0.02
     assert 0.3 < unshipped[True] < 1.0
@@ -360,11 +346,7 @@ def test_scam_sellers_leave_far_more_orders_unshipped_than_other_sellers(dirty_r
 def test_shills_bid_up_their_ring_sellers_lots_but_rarely_win_them(dirty_run):
     truth = _truth(dirty_run).set_index("account_id")
     shill = truth[truth["abuse_type"] == "shill_bidding"]
-    streams = (
-        _table(dirty_run["landing"], "livestreams")
-        .drop_duplicates("stream_id")
-        .set_index("stream_id")
-    )
+    streams = _table(dirty_run["landing"], "livestreams").drop_duplicates("stream_id").set_index("stream_id")
     bids = _table(dirty_run["landing"], "bids").drop_duplicates("bid_id")
     bids["seller_id"] = bids["stream_id"].map(streams["seller_id"])
     bids = bids[bids["seller_id"].notna()]
@@ -383,11 +365,7 @@ def test_multi_accounting_rings_share_devices_far_more_than_good_accounts(dirty_
     per_device = logins.groupby("device_id")["account_id"].nunique()
     most_shared = logins["device_id"].map(per_device).groupby(logins["account_id"]).max()
     multi = most_shared[most_shared.index.isin(_accounts_of(truth, "multi_accounting"))]
-    good = most_shared[
-        most_shared.index.isin(
-            _good(truth) - set(truth.loc[truth["trap_type"].notna(), "account_id"])
-        )
-    ]
+    good = most_shared[most_shared.index.isin(_good(truth) - set(truth.loc[truth["trap_type"].notna(), "account_id"]))]
     assert multi.median() >= 3
     assert good.median() == 1
     assert (good > 1).any()  # shared public devices exist for honest people too
@@ -402,9 +380,7 @@ def test_takeover_victims_log_in_from_unseen_devices_after_the_takeover(dirty_ru
     known = logins[before & logins["success"]]  # failed attempts do not make a device known
     seen = set(zip(known["account_id"], known["device_id"], strict=True))
     after = logins[~before]
-    unseen = [
-        (a, d) not in seen for a, d in zip(after["account_id"], after["device_id"], strict=True)
-    ]
+    unseen = [(a, d) not in seen for a, d in zip(after["account_id"], after["device_id"], strict=True)]
     hit = after[unseen].groupby("account_id")["success"].any()
     assert hit.reindex(victims.index, fill_value=False).mean() > 0.8
 

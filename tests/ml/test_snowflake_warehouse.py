@@ -40,10 +40,7 @@ VALUES = pa.table(
         "flag": pa.array([True, False, None, True]),
     }
 )
-VALUES_DDL = (
-    "(id number(38, 0), note varchar, happened_at timestamp_ntz,"
-    " amount number(12, 2), flag boolean)"
-)
+VALUES_DDL = "(id number(38, 0), note varchar, happened_at timestamp_ntz, amount number(12, 2), flag boolean)"
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +98,7 @@ def test_append_arrow_loads_a_large_table_as_several_files(warehouse, monkeypatc
 def test_a_short_load_raises_and_rolls_back_with_its_transaction(warehouse, monkeypatch):
     table = _fresh_table(warehouse, "short_load")
     write = snowflake_engine._write_parquet
-    monkeypatch.setattr(
-        snowflake_engine, "_write_parquet", lambda data, path: write(data.slice(1), path)
-    )
+    monkeypatch.setattr(snowflake_engine, "_write_parquet", lambda data, path: write(data.slice(1), path))
 
     with warehouse.session() as s, pytest.raises(RuntimeError, match="loaded 3 of 4 rows"):
         with s.transaction():
@@ -167,9 +162,7 @@ def test_ingested_values_are_exactly_the_landing_values(tricky_ingested):
     _, snow, report = tricky_ingested
 
     assert (report.rows_loaded, report.rows_quarantined) == (4, 2)
-    assert _rows(
-        snow, "select stream_id, started_at, ended_at, category from raw.livestreams order by 1"
-    ) == [
+    assert _rows(snow, "select stream_id, started_at, ended_at, category from raw.livestreams order by 1") == [
         {
             "stream_id": "s1",
             "started_at": datetime(2026, 1, 5, 13, 2, 11, 123456),
@@ -222,8 +215,7 @@ def test_every_simulated_row_is_loaded_or_quarantined(ingested_snowflake):
         )
     }
     quarantined = {
-        r["table_name"]: r["n"]
-        for r in _rows(wh, "select table_name, count(*) as n from ingest.quarantine group by 1")
+        r["table_name"]: r["n"] for r in _rows(wh, "select table_name, count(*) as n from ingest.quarantine group by 1")
     }
 
     assert not report.rejected

@@ -39,11 +39,9 @@ def test_dbt_models_are_grouped_by_folder():
 
 
 def test_warehouse_writers_share_one_pool():
-    from orchestration.defs.dbt.assets import vigil_dbt_models
+    from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
     from orchestration.defs.ingestion.assets import ingest_landing_files
     from orchestration.lib.resources import WAREHOUSE_POOL
-
-    from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels
 
     for assets in (ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, vigil_dbt_labels):
         assert assets.op.pool == WAREHOUSE_POOL

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import duckdb
+
 from ml.contract import TABLES
 
 
@@ -61,7 +62,10 @@ def test_make_pipeline_runs_on_an_existing_landing_folder(small_simulation, vigi
 
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.demo", "--no-simulate"],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

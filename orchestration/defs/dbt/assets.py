@@ -55,9 +55,7 @@ def vigil_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
     pool=WAREHOUSE_POOL,
 )
-def vigil_dbt_features_daily(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-):
+def vigil_dbt_features_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     keys = context.partition_key_range
     yield from _stream_build(context, dbt, warehouse, feature_build_args(keys.start, keys.end))
 

@@ -1,6 +1,5 @@
 """Landing folder -> raw schema: one multi-asset, one output per raw table."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -50,9 +49,7 @@ class IngestConfig(dg.Config):
     ],
     pool=WAREHOUSE_POOL,
 )
-def ingest_landing_files(
-    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource
-):
+def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
     report = ingest_landing(warehouse.get(), landing, run_id=context.run.run_id)
@@ -76,8 +73,7 @@ def ingest_landing_files(
             "rows_quarantined": report.rows_quarantined,
             "rows_loaded": report.rows_loaded,
             "top_reasons": dg.MetadataValue.md(
-                "\n".join(f"- {reason}: {n}" for reason, n in report.quarantine_reasons.most_common(10))
-                or "none"
+                "\n".join(f"- {reason}: {n}" for reason, n in report.quarantine_reasons.most_common(10)) or "none"
             ),
         },
     )
@@ -94,7 +90,9 @@ def no_rejected_landing_files(warehouse: WarehouseResource) -> dg.AssetCheckResu
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rejected_files": len(rows),
-            "examples": dg.MetadataValue.md("\n".join(f"- `{r['file_path']}`: {r['reason']}" for r in rows[:20]) or "none"),
+            "examples": dg.MetadataValue.md(
+                "\n".join(f"- `{r['file_path']}`: {r['reason']}" for r in rows[:20]) or "none"
+            ),
         },
     )
 

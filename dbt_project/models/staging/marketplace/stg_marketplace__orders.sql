@@ -1,45 +1,22 @@
+-- The newest version of each order (the contract: latest version wins), and when the id was
+-- first loaded, the moment it became knowable. Built on the version history so the two never
+-- disagree on renames and casts.
 with
 
-source as (
+versions as (
 
-    select * from {{ source('marketplace', 'orders') }}
+    select * from {{ ref('stg_marketplace__order_versions') }}
 
 ),
 
 latest_version as (
 
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
     select
         *,
-        min(_loaded_at) over (partition by order_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by order_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
-
-),
-
-renamed as (
-
-    select
-        cast(order_id as {{ dbt.type_string() }}) as order_id,
-        cast(buyer_id as {{ dbt.type_string() }}) as buyer_id,
-        cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        cast(stream_id as {{ dbt.type_string() }}) as stream_id,
-        cast(listing_id as {{ dbt.type_string() }}) as listing_id,
-        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        cast(amount_usd as decimal(12, 2)) as amount_usd,
-        cast(payment_method_id as {{ dbt.type_string() }}) as payment_method_id,
-        cast(shipping_address_hash as {{ dbt.type_string() }}) as shipping_address_hash,
-        cast(status as {{ dbt.type_string() }}) as order_status,
-        cast(shipped_at as {{ dbt.type_timestamp() }}) as shipped_at,
-        cast(delivered_at as {{ dbt.type_timestamp() }}) as delivered_at,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        min(loaded_at) over (partition by order_id) as first_loaded_at
+    from versions
+    qualify row_number() over (partition by order_id order by loaded_at desc) = 1
 
 )
 
-select * from renamed
+select * from latest_version

@@ -1,0 +1,1 @@
+"""Training-set construction, model fitting and calibration (plain Python, no Dagster)."""

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -25,15 +24,17 @@ DBT = str(Path(sys.executable).parent / "dbt")
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    """Wall seconds and peak RSS (MiB) of one stage, measured by GNU time (`%M`, KiB)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-o", rss.name, "-f", "%M", *cmd], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        peak_kib = int(rss.read().strip().splitlines()[-1])
+    return wall, peak_kib / 1024
 
 
 def _months(start: date, end: date) -> list[tuple[date, date]]:
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", default="2026-09-30")
     parser.add_argument("--keep", action="store_true", help="keep the scratch data folders")
     args = parser.parse_args(argv)
+    if not Path("/usr/bin/time").exists():
+        raise SystemExit("make bench measures peak memory with GNU time: apt-get install time")
 
     rows = []
     for accounts in args.accounts:

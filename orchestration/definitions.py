@@ -1,5 +1,9 @@
 """Vigil's Dagster code location: assembles what lives under orchestration/defs/."""
 
+import shutil
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -14,13 +18,20 @@ from orchestration.defs.ingestion.assets import (
 from orchestration.defs.jobs import features_job, ingest_job, labels_job
 from orchestration.lib.resources import WarehouseResource
 
+
+def _dbt_executable() -> str:
+    """The dbt installed in this environment, so `.venv/bin/dagster` works unactivated."""
+    beside = Path(sys.prefix) / "bin" / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
 defs = dg.Definitions(
     assets=[ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, vigil_dbt_labels],
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
     jobs=[ingest_job, features_job, labels_job],
     resources={
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),
-        "dbt": DbtCliResource(project_dir=vigil_dbt_project),
+        "dbt": DbtCliResource(project_dir=vigil_dbt_project, dbt_executable=_dbt_executable()),
     },
     # One process for all steps of a run: a DuckDB file takes a single writer at a time.
     executor=dg.in_process_executor,

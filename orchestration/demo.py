@@ -1,6 +1,9 @@
-"""`make demo` / `make pipeline`: (simulate,) run the Vigil pipeline job, print what it built.
+"""`make demo` / `make pipeline`: (simulate,) run the Vigil jobs, print what they built.
 
-The job runs in-process against the Dagster instance in $DAGSTER_HOME, so the run, its asset
+Jobs: `ingest_and_stage`, then `features_daily` over the as-of days with activity (partition
+range runs), then `labels`.
+
+The jobs run in-process against the Dagster instance in $DAGSTER_HOME, so the runs, their asset
 materializations and checks show up in the UI started by `make dev`.
 """
 

@@ -1,0 +1,64 @@
+"""Metrics a risk team reads: ranking quality, what the review queue catches at its daily
+capacity, the cost in good accounts hit, and whether scores are honest probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+
+def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, bins: int = 10) -> float:
+    """Mean |observed rate - mean predicted| over equal-width probability bins, weighted by size."""
+    y_true, prob = np.asarray(y_true, float), np.asarray(prob, float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(prob, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.mean() * abs(y_true[mask].mean() - prob[mask].mean())
+    return float(error)
+
+
+def top_k_per_day(frame: pd.DataFrame, score: str, k: int, day: str = "as_of_date") -> pd.Series:
+    """True for the k highest-scored rows of each day (ties broken by account id): the queue
+    a team with capacity k would review."""
+    ranked = frame.sort_values([day, score, "account_id"], ascending=[True, False, True])
+    rank = ranked.groupby(day).cumcount()
+    return (rank < k).reindex(frame.index)
+
+
+def score_metrics(frame: pd.DataFrame, score: str, review_capacity: int, label: str = "is_bad") -> dict[str, float]:
+    """Ranking, capacity-bound recall/precision, false-positive rate among good accounts in the
+    queue, and calibration for one score column of a labelled block."""
+    y, p = frame[label].astype(int).to_numpy(), frame[score].to_numpy(float)
+    queued = top_k_per_day(frame, score, review_capacity).to_numpy()
+    bad, good = y == 1, y == 0
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "average_precision": float(average_precision_score(y, p)),
+        "recall_at_capacity": float(queued[bad].mean()) if bad.any() else float("nan"),
+        "precision_at_capacity": float(y[queued].mean()) if queued.any() else float("nan"),
+        "fpr_at_capacity": float(queued[good].mean()) if good.any() else float("nan"),
+        "brier": float(brier_score_loss(y, np.clip(p, 0, 1))),
+        "calibration_error": expected_calibration_error(y, np.clip(p, 0, 1)),
+    }
+
+
+def segment_false_positive_rates(
+    frame: pd.DataFrame, flagged: pd.Series, segments: dict[str, pd.Series], label: str = "is_bad"
+) -> dict[str, float]:
+    """Share of good accounts flagged, per named segment (e.g. new vs tenured, country)."""
+    good = ~frame[label].astype(bool)
+    rates = {}
+    for name, mask in segments.items():
+        members = good & mask
+        rates[name] = float(flagged[members].mean()) if members.any() else float("nan")
+    return rates
+
+
+def recall_by_group(frame: pd.DataFrame, flagged: pd.Series, group: str, label: str = "is_bad") -> dict[str, float]:
+    """Share of bad rows flagged, per value of `group` (e.g. the simulator's abuse type)."""
+    bad = frame[label].astype(bool) & frame[group].notna()
+    return {str(k): float(v) for k, v in flagged[bad].groupby(frame.loc[bad, group]).mean().items()}

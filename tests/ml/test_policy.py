@@ -1,0 +1,49 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.policy import PolicyCosts, choose_policy
+
+
+def _scored(days: int = 10, per_day: int = 1000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    prob = rng.beta(0.3, 20, days * per_day)
+    return pd.DataFrame(
+        {
+            "as_of_date": np.repeat(np.arange(days), per_day),
+            "p": prob,
+            "is_bad": rng.random(prob.size) < prob,
+        }
+    )
+
+
+def test_thresholds_follow_the_break_even_of_costs_when_capacity_is_ample():
+    costs = PolicyCosts(
+        loss_per_missed_bad_usd=400,
+        review_cost_per_good_usd=8,
+        block_cost_per_good_usd=150,
+        review_capacity_per_day=10_000,
+    )
+    policy = choose_policy(_scored(), "p", costs)
+    assert policy.block_threshold == pytest.approx(150 / 550)
+    assert policy.review_threshold == pytest.approx(8 / 408)
+    assert policy.review_threshold < policy.block_threshold
+
+
+def test_the_review_queue_is_cut_to_the_daily_capacity():
+    costs = PolicyCosts(review_capacity_per_day=20)
+    policy = choose_policy(_scored(), "p", costs)
+    assert policy.review_threshold > 8 / 408
+    assert policy.expected["reviewed_per_day"] <= 20
+    assert policy.expected["reviewed_per_day"] >= 19
+
+
+def test_expected_outcome_adds_up_and_bands_follow_thresholds():
+    frame = _scored()
+    policy = choose_policy(frame, "p", PolicyCosts(review_capacity_per_day=50))
+    e = policy.expected
+    bad_per_day = frame["is_bad"].sum() / frame["as_of_date"].nunique()
+    assert e["bad_caught_per_day"] + e["bad_missed_per_day"] == pytest.approx(bad_per_day)
+    bands = policy.band(np.array([0.0, policy.review_threshold, policy.block_threshold]))
+    assert bands.tolist() == ["allow", "review", "block"]
+    assert policy.as_params()["policy_review_capacity_per_day"] == 50

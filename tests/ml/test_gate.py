@@ -1,0 +1,45 @@
+from ml.gate import Evaluation, GateConfig, decide_promotion
+
+CONFIG = GateConfig(min_average_precision_gain=0.005, max_segment_fpr_increase=0.002, max_volume_change=0.25)
+RULES = Evaluation(average_precision=0.10, recall_at_capacity=0.20)
+CHAMPION = Evaluation(0.40, 0.50, {"new_accounts": 0.010, "tenured": 0.002}, actions_per_day=100)
+
+
+def test_the_first_model_is_promoted_only_when_it_beats_the_rules_baseline():
+    assert decide_promotion(Evaluation(0.30, 0.40), None, RULES, CONFIG).promote
+    refused = decide_promotion(Evaluation(0.08, 0.40), None, RULES, CONFIG)
+    assert not refused.promote and "rules baseline" in refused.reasons[0]
+
+
+def test_a_better_challenger_is_promoted():
+    better = Evaluation(0.42, 0.52, {"new_accounts": 0.011, "tenured": 0.002}, actions_per_day=110)
+    assert decide_promotion(better, CHAMPION, RULES, CONFIG).promote
+
+
+def test_a_worse_challenger_is_refused():
+    worse = Evaluation(0.38, 0.49, {"new_accounts": 0.010, "tenured": 0.002}, actions_per_day=100)
+    decision = decide_promotion(worse, CHAMPION, RULES, CONFIG)
+    assert not decision.promote
+    assert any("average precision" in r for r in decision.reasons)
+    assert any("recall at capacity" in r for r in decision.reasons)
+
+
+def test_a_segment_false_positive_regression_is_refused_even_with_better_metrics():
+    regress = Evaluation(0.45, 0.55, {"new_accounts": 0.020, "tenured": 0.002}, actions_per_day=100)
+    decision = decide_promotion(regress, CHAMPION, RULES, CONFIG)
+    assert not decision.promote
+    assert decision.reasons == ("false-positive rate of segment 'new_accounts' rises 0.0100 -> 0.0200 (bound +0.002)",)
+
+
+def test_a_large_shift_in_daily_volume_is_refused():
+    shifted = Evaluation(0.45, 0.55, {"new_accounts": 0.010, "tenured": 0.002}, actions_per_day=160)
+    decision = decide_promotion(shifted, CHAMPION, RULES, CONFIG)
+    assert not decision.promote and "volume" in decision.reasons[0]
+
+
+def test_an_override_promotes_and_keeps_its_reason_and_the_failures():
+    worse = Evaluation(0.38, 0.49, {}, actions_per_day=100)
+    decision = decide_promotion(worse, CHAMPION, RULES, CONFIG, override_reason="incident 42: champion degraded")
+    assert decision.promote and decision.overridden
+    assert decision.reasons[0] == "override: incident 42: champion degraded"
+    assert len(decision.reasons) > 1

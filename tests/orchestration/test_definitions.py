@@ -28,8 +28,15 @@ def test_definitions_load_with_ingestion_dbt_models_and_checks():
 
 
 def test_staging_models_depend_on_the_ingested_raw_tables():
-    parents = _graph().get(_model_key("stg_marketplace__orders")).parent_keys
-    assert dg.AssetKey(["marketplace", "orders"]) in parents
+    graph = _graph()
+
+    def parents(model: str) -> set[dg.AssetKey]:
+        return set(graph.get(_model_key(model)).parent_keys)
+
+    assert dg.AssetKey(["marketplace", "bids"]) in parents("stg_marketplace__bids")
+    # Latest orders are built on the version history, which reads the raw table.
+    assert dg.AssetKey(["marketplace", "orders"]) in parents("stg_marketplace__order_versions")
+    assert _model_key("stg_marketplace__order_versions") in parents("stg_marketplace__orders")
 
 
 def test_dbt_models_are_grouped_by_folder():

@@ -167,24 +167,9 @@ grid as (
 
 ),
 
-{#- Running totals need everything before the grid: one opening row per account. -#}
-openings as (
-
-    select
-        grid_accounts.account_id,
-        sum(coalesce(cards.cards_added, 0)) as opening_cards_added,
-        sum(coalesce(cards.prepaid_cards_added, 0)) as opening_prepaid_cards_added,
-        sum(coalesce(cards.foreign_cards_added, 0)) as opening_foreign_cards_added
-    from grid_accounts
-    cross join grid_bounds
-    left join cards
-        on cards.account_id = grid_accounts.account_id
-        and cards.activity_date < grid_bounds.grid_start
-    group by grid_accounts.account_id
-
-),
-
-{%- set delta_openings = {
+{#- Running totals need everything before the grid: one opening row per account and family. -#}
+{%- set opening_measures = {
+    'cards': ['cards_added', 'prepaid_cards_added', 'foreign_cards_added'],
     'logins': ['distinct_devices_7d_delta', 'distinct_ips_7d_delta'],
     'bought': ['orders_placed', 'distinct_sellers_7d_delta', 'distinct_sellers_30d_delta'],
     'sold': ['orders_sold', 'orders_due_delta', 'orders_overdue_delta'],
@@ -196,7 +181,7 @@ openings as (
                 'linked_charged_back_delta'],
 } %}
 
-{% for family, measures in delta_openings.items() %}
+{% for family, measures in opening_measures.items() %}
 opening_{{ family }} as (
 
     select
@@ -319,19 +304,14 @@ with_openings as (
 
     select
         daily.*,
-        {%- for family, measures in delta_openings.items() %}
+        {%- for family, measures in opening_measures.items() %}
         {%- for m in measures %}
         opening_{{ family }}.opening_{{ m }},
         {%- endfor %}
         {%- endfor %}
-        openings.opening_cards_added,
-        openings.opening_prepaid_cards_added,
-        openings.opening_foreign_cards_added,
         last_new_device_before_grid.opening_last_new_device_date
     from daily
-    left join openings
-        on openings.account_id = daily.account_id
-    {%- for family in delta_openings %}
+    {%- for family in opening_measures %}
     left join opening_{{ family }}
         on opening_{{ family }}.account_id = daily.account_id
     {%- endfor %}

@@ -36,6 +36,18 @@ class DecisionPolicy:
             **{f"policy_{k}": v for k, v in asdict(self.costs).items()},
         }
 
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> DecisionPolicy:
+        return cls(
+            review_threshold=float(data["review_threshold"]),
+            block_threshold=float(data["block_threshold"]),
+            costs=PolicyCosts(**data["costs"]),
+            expected={k: float(v) for k, v in data["expected"].items()},
+        )
+
     def band(self, probability: np.ndarray) -> np.ndarray:
         """`block`, `review` or `allow` per calibrated probability."""
         p = np.asarray(probability, float)

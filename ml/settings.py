@@ -43,3 +43,8 @@ def warehouse_engine() -> str:
 def dbt_target() -> str:
     """The dbt target that matches the warehouse engine."""
     return "snowflake" if warehouse_engine() == "snowflake" else "local"
+
+
+def training_set_dir() -> Path:
+    """Where the training_set asset saves the frame that training and evaluation read."""
+    return data_dir() / "ml" / "training_set"

@@ -15,8 +15,9 @@ from orchestration.defs.ingestion.assets import (
     no_rejected_landing_files,
     quarantine_share_is_low,
 )
-from orchestration.defs.jobs import features_job, ingest_job, labels_job
-from orchestration.lib.resources import WarehouseResource
+from orchestration.defs.jobs import features_job, ingest_job, labels_job, retrain_job, weekly_retrain
+from orchestration.defs.ml.assets import champion_model, model_evaluation, risk_model, training_set
+from orchestration.lib.resources import MlflowResource, WarehouseResource
 
 
 def _dbt_executable() -> str:
@@ -26,10 +27,21 @@ def _dbt_executable() -> str:
 
 
 defs = dg.Definitions(
-    assets=[ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, vigil_dbt_labels],
+    assets=[
+        ingest_landing_files,
+        vigil_dbt_models,
+        vigil_dbt_features_daily,
+        vigil_dbt_labels,
+        training_set,
+        risk_model,
+        model_evaluation,
+        champion_model,
+    ],
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
-    jobs=[ingest_job, features_job, labels_job],
+    jobs=[ingest_job, features_job, labels_job, retrain_job],
+    schedules=[weekly_retrain],
     resources={
+        "mlflow": MlflowResource(),
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),
         "dbt": DbtCliResource(project_dir=vigil_dbt_project, dbt_executable=_dbt_executable()),
     },

@@ -1,7 +1,7 @@
 """`make demo` / `make pipeline`: (simulate,) run the Vigil jobs, print what they built.
 
 Jobs: `ingest_and_stage`, then `features_daily` over the as-of days with activity (partition
-range runs), then `labels`.
+range runs), then `retrain` (labels, training set, model, evaluation, promotion gate, champion).
 
 The jobs run in-process against the Dagster instance in $DAGSTER_HOME, so the runs, their asset
 materializations and checks show up in the UI started by `make dev`.
@@ -100,12 +100,13 @@ def main(argv: list[str] | None = None) -> int:
             if not results[-1].success:
                 break
     if all(r.success for r in results):
-        results.append(defs.resolve_job_def("labels").execute_in_process(instance=instance, raise_on_error=False))
+        results.append(defs.resolve_job_def("retrain").execute_in_process(instance=instance, raise_on_error=False))
     succeeded = all(r.success for r in results)
 
     checks = [c for r in results for c in r.get_asset_check_evaluations()]
     failed_checks = [c for c in checks if not c.passed]
-    from orchestration.lib.summary import warehouse_summary
+    from ml.registry import ModelRegistry
+    from orchestration.lib.summary import model_summary, warehouse_summary
 
     print(
         "\n=== Vigil pipeline "
@@ -119,9 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     if succeeded:
         for line in warehouse_summary(warehouse_from_env(read_only=True)):
             print(line)
+        for line in model_summary(ModelRegistry.from_env(settings.data_dir())):
+            print(line)
     print(f"landing folder: {settings.landing_dir()}")
     print(f"warehouse:      {settings.duckdb_path() if settings.warehouse_engine() == 'duckdb' else 'snowflake'}")
-    print("look around:    make dev  (Dagster UI on http://127.0.0.1:3000; these runs are listed there)")
+    print("look around:    make dev     (Dagster UI on http://127.0.0.1:3000; these runs are listed there)")
+    print("                make mlflow  (MLflow UI on http://127.0.0.1:5000: runs, plots, registered model)")
     return 0 if succeeded else 1
 
 

@@ -29,7 +29,7 @@ STARTER_RULES: tuple[Rule, ...] = (
     Rule("mostly_prepaid_cards", 2, "prepaid_card_share > 0.5"),
     Rule("new_device_and_country", 3, "new_device_and_country_logins_7d >= 1"),
     Rule("spend_spike", 2, "spend_7d_vs_baseline > 5"),
-    Rule("new_disposable_account", 2, "has_disposable_email_domain and account_age_days < 7"),
+    Rule("new_disposable_account", 2, "has_disposable_email_domain == 1 and account_age_days < 7"),
     Rule("shared_device_ring", 2, "linked_by_device >= 3"),
 )
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from ml.train.split import OutOfTimeSplit
 from ml.warehouse import Warehouse
 
 FEATURES_TABLE = "marts.fct_account_features_daily"
@@ -29,28 +32,82 @@ def model_feature_columns(marts_yml: Path, model: str = "fct_account_features_da
     return columns
 
 
-def load_labelled_snapshots(warehouse: Warehouse, features: list[str], every_n_days: int = 7) -> pd.DataFrame:
-    """Snapshots whose label is final, one as-of day in `every_n_days` per account.
+def labelled_history(warehouse: Warehouse) -> tuple[date, date]:
+    """First as-of day with a label, and the last day up to which *every* label is final.
 
-    Consecutive days of one account are near-duplicates; sampling every n-th day keeps the
-    frame small without favouring any weekday. Pending labels are never included: an
-    immature snapshot is not a good one.
+    Bad labels can become final early (a confirmed chargeback), good ones only at maturity, so
+    the days after the first pending label over-represent bad accounts: they are left out.
     """
-    selected = ", ".join(f"f.{c}" for c in features)
+    sql = f"""
+        select
+            min(as_of_date) as first_day,
+            max(as_of_date) as last_day,
+            min(case when not is_label_final then as_of_date end) as first_pending_day
+        from {LABELS_TABLE}
+    """
+    with warehouse.session() as session:
+        row = session.fetch_arrow(sql).to_pylist()[0]
+    if row["first_day"] is None:
+        raise ValueError(f"{LABELS_TABLE} is empty: build features and labels first")
+    pending = row["first_pending_day"]
+    last_complete = pending - timedelta(days=1) if pending else row["last_day"]
+    if last_complete < row["first_day"]:
+        raise ValueError(f"no as-of day of {LABELS_TABLE} has final labels yet (first pending: {pending})")
+    return row["first_day"], last_complete
+
+
+def sampled_days(start: date, end: date, every_n_days: int) -> list[date]:
+    """Every n-th day from `start` to `end` inclusive, anchored on a fixed epoch so that the
+    sampled weekdays do not depend on where a block happens to start."""
+    days = pd.date_range(start, end, freq="D")
+    offsets = (days - pd.Timestamp("2000-01-01")).days
+    return [d.date() for d in days[offsets % every_n_days == 0]]
+
+
+def load_labelled_snapshots(
+    warehouse: Warehouse,
+    features: list[str],
+    split: OutOfTimeSplit,
+    train_every_n_days: int = 7,
+    extra_columns: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Final-labelled snapshots of the split's blocks, with a `block` column.
+
+    Consecutive days of one account are near-duplicates, so training keeps one as-of day in
+    `train_every_n_days`; validation and test keep every day, because capacity metrics are
+    per day. Pending labels are never included: an immature snapshot is not a good one. Gap
+    days are not read at all.
+    """
+    wanted = [c for c in dict.fromkeys([*features, *extra_columns])]
+    selected = ", ".join(f"f.{c}" for c in wanted)
+    train_days = sampled_days(split.train_start, split.train_end, train_every_n_days)
+    train_list = ", ".join(f"date '{d}'" for d in train_days) or "null"
     sql = f"""
         select f.account_id, f.as_of_date, {selected}, l.is_bad, l.bad_abuse_type
         from {FEATURES_TABLE} as f
         inner join {LABELS_TABLE} as l
             on l.account_id = f.account_id and l.as_of_date = f.as_of_date
         where l.is_label_final
+            and (
+                f.as_of_date in ({train_list})
+                or f.as_of_date between date '{split.validation_start}' and date '{split.validation_end}'
+                or f.as_of_date between date '{split.test_start}' and date '{split.test_end}'
+            )
     """
     with warehouse.session() as session:
         frame = session.fetch_arrow(sql).to_pandas()
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    day_number = (frame["as_of_date"] - pd.Timestamp("2000-01-01")).dt.days
-    frame = frame[day_number % every_n_days == 0]
     frame["is_bad"] = frame["is_bad"].astype(bool)
     for column in features:
         if frame[column].dtype == bool or frame[column].dtype == object:
             frame[column] = frame[column].astype("float64")
+    frame["block"] = split.block_of(frame["as_of_date"])
     return frame.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """SHA-256 over column names and row hashes: equal frames (same rows, order and values)
+    hash equal, so a logged model can be tied to the exact data it was trained on."""
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()

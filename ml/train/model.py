@@ -3,7 +3,9 @@ choice of class weighting, and probability calibration fitted on validation only
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score
 
 WEIGHTINGS = ("none", "balanced")
+BOOSTER_FILE = "booster.json"
+META_FILE = "risk_model.json"
 
 
 @dataclass(frozen=True)
@@ -42,23 +46,81 @@ class TrainConfig:
         }
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """Isotonic calibration as its step points: piecewise-linear between them, clipped outside
+    (what sklearn's IsotonicRegression(out_of_bounds="clip") predicts), saved as plain JSON."""
+
+    raw: tuple[float, ...]
+    probability: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, raw_scores: np.ndarray, labels: pd.Series) -> Calibration:
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_scores, labels)
+        return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+
+    def predict(self, raw_scores: np.ndarray) -> np.ndarray:
+        return np.interp(np.asarray(raw_scores, float), self.raw, self.probability)
+
+
 @dataclass
 class RiskModel:
-    """A fitted booster plus its calibrator: `predict_proba` gives calibrated probabilities."""
+    """A fitted booster plus its calibration: `predict_proba` gives calibrated probabilities."""
 
     booster: xgb.Booster
-    calibrator: IsotonicRegression
+    calibration: Calibration
     features: list[str]
     weighting: str
     best_iteration: int
     validation_average_precision: dict[str, float] = field(default_factory=dict)
 
+    def _dmatrix(self, frame: pd.DataFrame) -> xgb.DMatrix:
+        return xgb.DMatrix(frame[self.features].astype("float32"), feature_names=self.features)
+
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
-        matrix = xgb.DMatrix(frame[self.features].astype("float32"), feature_names=self.features)
-        return self.booster.predict(matrix, iteration_range=(0, self.best_iteration + 1))
+        return self.booster.predict(self._dmatrix(frame), iteration_range=(0, self.best_iteration + 1))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.calibrator.predict(self.predict_raw(frame))
+        return self.calibration.predict(self.predict_raw(frame))
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """TreeSHAP contributions to the raw log-odds, one column per feature (the bias term
+        dropped): positive values push an account towards `bad`."""
+        matrix = self._dmatrix(frame)
+        values = self.booster.predict(matrix, pred_contribs=True, iteration_range=(0, self.best_iteration + 1))
+        return pd.DataFrame(values[:, :-1], columns=self.features, index=frame.index)
+
+    def gain_importance(self) -> pd.Series:
+        """Total gain per feature (features never split on get 0), largest first."""
+        gains = self.booster.get_score(importance_type="total_gain")
+        return pd.Series({f: gains.get(f, 0.0) for f in self.features}).sort_values(ascending=False)
+
+    def save(self, folder: Path) -> None:
+        """The booster (XGBoost's own JSON format) and everything else as plain JSON: no pickle."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(folder / BOOSTER_FILE)
+        meta = {
+            "features": self.features,
+            "weighting": self.weighting,
+            "best_iteration": self.best_iteration,
+            "validation_average_precision": self.validation_average_precision,
+            "calibration": {"raw": self.calibration.raw, "probability": self.calibration.probability},
+        }
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> RiskModel:
+        booster = xgb.Booster()
+        booster.load_model(folder / BOOSTER_FILE)
+        meta = json.loads((folder / META_FILE).read_text())
+        return cls(
+            booster=booster,
+            calibration=Calibration(tuple(meta["calibration"]["raw"]), tuple(meta["calibration"]["probability"])),
+            features=list(meta["features"]),
+            weighting=meta["weighting"],
+            best_iteration=int(meta["best_iteration"]),
+            validation_average_precision=dict(meta["validation_average_precision"]),
+        )
 
 
 def _matrix(frame: pd.DataFrame, features: list[str], label: str) -> xgb.DMatrix:
@@ -99,10 +161,9 @@ def train_risk_model(
     chosen = max(WEIGHTINGS, key=lambda w: (scores[w], w == "none"))
     booster = fitted[chosen]
     raw_valid = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
-    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_valid, valid[label])
     return RiskModel(
         booster=booster,
-        calibrator=calibrator,
+        calibration=Calibration.fit(raw_valid, valid[label]),
         features=list(features),
         weighting=chosen,
         best_iteration=int(booster.best_iteration),

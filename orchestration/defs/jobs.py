@@ -24,3 +24,20 @@ labels_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(vigil_dbt_labels),
     description="Rebuild labels (and their maturity) for every feature snapshot.",
 )
+
+# Labels mature every day, so retraining first rebuilds them, then the whole ml group.
+retrain_job = dg.define_asset_job(
+    name="retrain",
+    selection=dg.AssetSelection.assets(vigil_dbt_labels) | dg.AssetSelection.groups("ml"),
+    description="Rebuild labels, build the training set, train a challenger, evaluate it against the champion"
+    " and the baselines, and promote it if the gate passes it.",
+)
+
+# Mondays 05:00 UTC, after the weekend's feature partitions are in.
+weekly_retrain = dg.ScheduleDefinition(
+    name="weekly_retrain",
+    job=retrain_job,
+    cron_schedule="0 5 * * 1",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ml import settings
+from ml.registry import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, ModelRegistry
 from ml.warehouse import Warehouse
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
 from ml.warehouse.snowflake_engine import SnowflakeWarehouse
@@ -29,3 +31,18 @@ class WarehouseResource(dg.ConfigurableResource):
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt subprocesses so dbt opens the same warehouse as Python does."""
         return {"VIGIL_DUCKDB_PATH": self.duckdb_path} if self.engine == "duckdb" else {}
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking + registry. Empty `tracking_uri`: MLFLOW_TRACKING_URI if set, else the
+    local store (SQLite file + artifact folder) under VIGIL_DATA_DIR/mlflow."""
+
+    tracking_uri: str = ""
+    experiment: str = DEFAULT_EXPERIMENT
+    model_name: str = DEFAULT_MODEL_NAME
+
+    def registry(self) -> ModelRegistry:
+        names = {"experiment": self.experiment, "model_name": self.model_name}
+        if self.tracking_uri:
+            return ModelRegistry(self.tracking_uri, None, **names)
+        return ModelRegistry.from_env(settings.data_dir(), **names)

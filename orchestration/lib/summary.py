@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ml.contract import TABLES
 from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from ml.registry import CHALLENGER, CHAMPION, ModelRegistry
 from ml.warehouse import Warehouse
 
 
@@ -58,4 +59,34 @@ def warehouse_summary(warehouse: Warehouse) -> list[str]:
         lines.append(
             f"labels:   {final:,} final ({bad:,} bad), {lab['n'] - final:,} pending in marts.fct_account_labels_daily"
         )
+    return lines
+
+
+MODEL_METRICS = ("roc_auc", "average_precision", "recall_at_capacity", "precision_at_capacity", "brier")
+
+
+def model_summary(registry: ModelRegistry) -> list[str]:
+    """The champion and the test-block metrics of its training run, next to the baselines."""
+    champion = registry.version_of(CHAMPION)
+    challenger = registry.version_of(CHALLENGER)
+    if champion is None:
+        return [f"model: no champion of {registry.model_name} yet (challenger: {challenger or 'none'})"]
+    version = registry.client.get_model_version(registry.model_name, champion)
+    run = registry.client.get_run(version.run_id).data
+    lines = [
+        f"model:    {registry.model_name} champion v{champion} (challenger v{challenger}),"
+        f" MLflow run {version.run_id[:12]}, tracking {registry.tracking_uri}",
+        f"test block {run.params.get('split_test_start')} .. {run.params.get('split_test_end')}:",
+        f"  {'score':<12}" + "".join(f"{m:>23}" for m in MODEL_METRICS),
+    ]
+    for name in ("challenger", "logistic", "rules"):
+        values = [run.metrics.get(f"test.{name}.{m}") for m in MODEL_METRICS]
+        label = f"v{champion}" if name == "challenger" else name
+        lines.append(f"  {label:<12}" + "".join(f"{v:>23.4f}" if v is not None else f"{'-':>23}" for v in values))
+    per_day = {k.rsplit(".", 1)[1]: v for k, v in run.metrics.items() if k.startswith("test.challenger.per_day.")}
+    lines.append(
+        f"  policy: review >= {float(run.params['policy_review_threshold']):.3f},"
+        f" block >= {float(run.params['policy_block_threshold']):.3f}; per test day "
+        + ", ".join(f"{k.removesuffix('_per_day')} {v:.1f}" for k, v in per_day.items())
+    )
     return lines

@@ -47,3 +47,12 @@ def test_expected_outcome_adds_up_and_bands_follow_thresholds():
     bands = policy.band(np.array([0.0, policy.review_threshold, policy.block_threshold]))
     assert bands.tolist() == ["allow", "review", "block"]
     assert policy.as_params()["policy_review_capacity_per_day"] == 50
+
+
+def test_a_policy_round_trips_through_a_plain_dict():
+    import json
+
+    from ml.policy import DecisionPolicy, PolicyCosts
+
+    policy = DecisionPolicy(0.02, 0.27, PolicyCosts(review_capacity_per_day=40), {"reviewed_per_day": 12.5})
+    assert DecisionPolicy.from_dict(json.loads(json.dumps(policy.to_dict()))) == policy

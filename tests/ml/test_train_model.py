@@ -73,7 +73,7 @@ def test_calibration_repairs_scores_inflated_by_class_weighting():
     )
     model.booster, model.best_iteration = booster, int(booster.best_iteration)
     valid = _frame(3000, 2)
-    model.calibrator = model.calibrator.fit(model.predict_raw(valid), valid["is_bad"])
+    model.calibration = model_module.Calibration.fit(model.predict_raw(valid), valid["is_bad"])
     test = _frame(20000, 5)
     raw, calibrated = model.predict_raw(test), model.predict_proba(test)
     assert raw.mean() > 3 * test["is_bad"].mean()
@@ -85,3 +85,37 @@ def test_a_block_without_bad_accounts_is_refused():
     frame["is_bad"] = False
     with pytest.raises(ValueError, match="both bad and good"):
         train_risk_model(frame, _frame(500, 7), FEATURES, CONFIG)
+
+
+def test_a_saved_model_loads_back_with_identical_predictions(model, tmp_path):
+    from ml.train.model import RiskModel
+
+    model.save(tmp_path / "m")
+    loaded = RiskModel.load(tmp_path / "m")
+    test = _frame(2000, 8)
+    np.testing.assert_allclose(loaded.predict_proba(test), model.predict_proba(test), rtol=0, atol=1e-7)
+    assert loaded.features == model.features and loaded.best_iteration == model.best_iteration
+
+
+def test_contributions_add_up_to_the_raw_log_odds(model):
+    test = _frame(500, 9)
+    contributions = model.contributions(test)
+    raw = model.predict_raw(test)
+    log_odds = np.log(raw / (1 - raw))
+    bias = log_odds - contributions.sum(axis=1).to_numpy()
+    assert list(contributions.columns) == FEATURES
+    np.testing.assert_allclose(bias, bias[0], atol=1e-3)  # the same bias term for every row
+    assert contributions["signal"].abs().mean() > contributions["noise"].abs().mean()
+
+
+def test_calibration_matches_sklearn_isotonic_regression():
+    from sklearn.isotonic import IsotonicRegression
+
+    from ml.train.model import Calibration
+
+    rng = np.random.default_rng(0)
+    raw = rng.random(3000)
+    labels = pd.Series(rng.random(3000) < raw**2)
+    expected = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels)
+    probe = np.concatenate([rng.random(500), [-1.0, 2.0]])
+    np.testing.assert_allclose(Calibration.fit(raw, labels).predict(probe), expected.predict(probe), atol=1e-12)

@@ -1,0 +1,140 @@
+"""One evaluation of every score on the untouched test block: the numbers a promotion decision
+and a risk team's review read (plain Python, no Dagster, no MLflow)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml.evaluate.metrics import recall_by_group, score_metrics, segment_false_positive_rates, top_k_per_day
+from ml.gate import Evaluation
+from ml.policy import DecisionPolicy, expected_outcome
+
+NEW_ACCOUNT_DAYS = 30
+# A segment's false-positive rate is only guarded when it rests on enough good snapshots;
+# below that one flagged account moves it by more than any sensible bound.
+MIN_GOOD_ROWS_PER_SEGMENT = 2_000
+GROUND_TRUTH_FILE = "accounts.parquet"
+
+
+@dataclass(frozen=True)
+class ScoredModel:
+    """A calibrated model's test-block probabilities and the policy that bands them."""
+
+    probability: np.ndarray
+    policy: DecisionPolicy
+
+
+@dataclass
+class BlockReport:
+    metrics: dict[str, dict[str, float]]  # score name -> metric -> value
+    segment_fpr: dict[str, dict[str, float]]  # model name -> segment -> share of good accounts acted on
+    recall_by_abuse_type: dict[str, dict[str, float]] = field(default_factory=dict)  # score -> type -> recall
+    outcome_per_day: dict[str, dict[str, float]] = field(default_factory=dict)  # model name -> policy outcome
+    rows: int = 0
+    bad_rows: int = 0
+    days: int = 0
+
+    def gate_evaluation(self, name: str) -> Evaluation:
+        metrics = self.metrics[name]
+        outcome = self.outcome_per_day.get(name, {})
+        return Evaluation(
+            average_precision=metrics["average_precision"],
+            recall_at_capacity=metrics["recall_at_capacity"],
+            segment_fpr=self.segment_fpr.get(name, {}),
+            actions_per_day=outcome.get("reviewed_per_day", 0.0) + outcome.get("blocked_per_day", 0.0),
+        )
+
+    def flat_metrics(self) -> dict[str, float]:
+        """`<score>.<metric>` (and per segment / abuse type) for MLflow, NaN-free."""
+        flat: dict[str, float] = {}
+        for name, metrics in self.metrics.items():
+            flat.update({f"test.{name}.{k}": v for k, v in metrics.items()})
+        for name, rates in self.segment_fpr.items():
+            flat.update({f"test.{name}.fpr.{_metric_key(k)}": v for k, v in rates.items()})
+        for name, recalls in self.recall_by_abuse_type.items():
+            flat.update({f"test.{name}.recall.{_metric_key(k)}": v for k, v in recalls.items()})
+        for name, outcome in self.outcome_per_day.items():
+            flat.update({f"test.{name}.per_day.{k}": v for k, v in outcome.items()})
+        return {k: float(v) for k, v in flat.items() if v is not None and np.isfinite(v)}
+
+
+def _metric_key(name: str) -> str:
+    """MLflow metric names allow only alphanumerics and `_-. :/`."""
+    return re.sub(r"[^\w\-. :/]", "_", name)
+
+
+def load_ground_truth(folder: Path) -> pd.DataFrame | None:
+    """The simulator's per-account truth (abuse type, false-positive trap), if present."""
+    path = folder / GROUND_TRUTH_FILE
+    if not path.exists():
+        return None
+    return pd.read_parquet(path, columns=["account_id", "abuse_type", "trap_type"])
+
+
+def segments(frame: pd.DataFrame, min_good_rows: int = MIN_GOOD_ROWS_PER_SEGMENT) -> dict[str, pd.Series]:
+    """Named boolean masks over the block: new vs tenured, buyer vs seller, each country, and
+    (when ground truth was joined) each false-positive trap of the simulator."""
+    masks = {
+        f"new_account_under_{NEW_ACCOUNT_DAYS}d": frame["account_age_days"] < NEW_ACCOUNT_DAYS,
+        f"tenured_account_{NEW_ACCOUNT_DAYS}d_plus": frame["account_age_days"] >= NEW_ACCOUNT_DAYS,
+        "buyer_only": frame["is_seller"] != 1,
+        "seller": frame["is_seller"] == 1,
+    }
+    for country in sorted(frame["country_code"].dropna().unique()):
+        masks[f"country_{country}"] = frame["country_code"] == country
+    if "trap_type" in frame:
+        for trap in sorted(frame["trap_type"].dropna().unique()):
+            masks[f"trap_{trap}"] = frame["trap_type"] == trap
+    good = ~frame["is_bad"].astype(bool)
+    return {name: mask.fillna(False) for name, mask in masks.items() if (mask & good).sum() >= min_good_rows}
+
+
+def evaluate_block(
+    test: pd.DataFrame,
+    scores: dict[str, np.ndarray],
+    models: dict[str, ScoredModel],
+    review_capacity: int,
+    ground_truth: pd.DataFrame | None = None,
+    min_good_rows: int = MIN_GOOD_ROWS_PER_SEGMENT,
+) -> BlockReport:
+    """Metrics for every score (baselines and models); for models with a decision policy also
+    what the policy does per day and the false-positive rate it causes per segment.
+
+    `scores` holds every score to compare (rankings); `models` the calibrated ones among them.
+    """
+    frame = test.copy()
+    if ground_truth is not None:
+        frame = frame.merge(ground_truth, on="account_id", how="left", validate="many_to_one")
+    everything = {**scores, **{name: m.probability for name, m in models.items()}}
+    for name, values in everything.items():
+        frame[f"score__{name}"] = values
+    report = BlockReport(
+        metrics={},
+        segment_fpr={},
+        rows=len(frame),
+        bad_rows=int(frame["is_bad"].sum()),
+        days=int(frame["as_of_date"].nunique()),
+    )
+    masks = segments(frame, min_good_rows)
+    for name in everything:
+        column = f"score__{name}"
+        report.metrics[name] = score_metrics(frame, column, review_capacity)
+        if "abuse_type" in frame:
+            queued = top_k_per_day(frame, column, review_capacity)
+            report.recall_by_abuse_type[name] = recall_by_group(frame, queued, "abuse_type")
+    good = ~frame["is_bad"].astype(bool)
+    for name, model in models.items():
+        column = f"score__{name}"
+        policy = model.policy
+        acted = pd.Series(model.probability >= policy.review_threshold, index=frame.index)
+        report.metrics[name]["fpr_at_block_threshold"] = float(
+            (model.probability[good.to_numpy()] >= policy.block_threshold).mean()
+        )
+        report.segment_fpr[name] = segment_false_positive_rates(frame, acted, masks)
+        report.outcome_per_day[name] = expected_outcome(frame, column, policy.review_threshold, policy.block_threshold)
+    return report

@@ -1,0 +1,217 @@
+"""Train -> evaluate -> promote, as three steps over a saved training set and the registry.
+
+Each step is what one Dagster asset does; the assets only pass config in and metadata out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from ml.evaluate import plots
+from ml.evaluate.baselines import STARTER_RULES, fit_logistic_baseline, logistic_score, rules_score
+from ml.evaluate.report import BlockReport, ScoredModel, evaluate_block
+from ml.gate import GateConfig, GateDecision, decide_promotion
+from ml.policy import DecisionPolicy, PolicyCosts, choose_policy
+from ml.registry import CHALLENGER, CHAMPION, ModelRegistry
+from ml.train.model import RiskModel, TrainConfig, train_risk_model
+from ml.train.training_set import TrainingSet
+
+LINEAGE_PREFIX = "lineage_"
+SHAP_SAMPLE_ROWS = 3_000
+
+
+@dataclass(frozen=True)
+class TrainedChallenger:
+    version: str
+    run_id: str
+    model: RiskModel
+    policy: DecisionPolicy
+
+
+def train_challenger(
+    training_set: TrainingSet,
+    registry: ModelRegistry,
+    config: TrainConfig,
+    costs: PolicyCosts,
+    tags: dict[str, str],
+) -> TrainedChallenger:
+    """Fit on train (early stopping and calibration on validation), choose the decision policy
+    on validation, and log everything with the model as the new `challenger` version."""
+    train, valid = training_set.block("train"), training_set.block("validation")
+    model = train_risk_model(train, valid, training_set.features, config)
+    scored = valid.assign(probability=model.predict_proba(valid))
+    policy = choose_policy(scored, "probability", costs)
+    lineage = training_set.lineage()
+    with registry.run(run_name=f"train {lineage['as_of_first']}..{lineage['as_of_last']}", tags=tags) as run_id:
+        mlflow.log_params({f"train_{k}": v for k, v in asdict(config).items()})
+        mlflow.log_params(training_set.split.as_params())
+        mlflow.log_params({f"{LINEAGE_PREFIX}{k}": v for k, v in lineage.items()})
+        mlflow.log_params(policy.as_params())
+        mlflow.log_params({"weighting": model.weighting, "best_iteration": model.best_iteration})
+        mlflow.set_tag(
+            "weighting_reason",
+            f"kept {model.weighting!r}: validation average precision "
+            + ", ".join(f"{k} {v:.4f}" for k, v in model.validation_average_precision.items()),
+        )
+        mlflow.log_metrics(
+            {f"validation.average_precision.{k}": v for k, v in model.validation_average_precision.items()}
+        )
+        mlflow.log_metrics({f"validation.policy.{k}": v for k, v in policy.expected.items()})
+        mlflow.log_dict({"features": training_set.features}, "features.json")
+        version = registry.log_model(model, policy, train.head(5))
+    return TrainedChallenger(version=version, run_id=run_id, model=model, policy=policy)
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    challenger_version: str
+    champion_version: str | None
+    report: BlockReport
+    decision: GateDecision
+    plot_dir: Path
+    run_id: str
+
+
+def evaluate_challenger(
+    training_set: TrainingSet,
+    registry: ModelRegistry,
+    gate: GateConfig,
+    plot_dir: Path,
+    ground_truth: pd.DataFrame | None = None,
+    override_reason: str | None = None,
+    min_segment_good_rows: int | None = None,
+    seed: int = TrainConfig.seed,
+) -> EvaluationOutcome:
+    """Score the test block with the challenger, the champion (if any) and the baselines fitted
+    in this run; log metrics and plots to the challenger's run; decide on promotion.
+
+    Capacity metrics use the review capacity of the challenger's decision policy.
+    """
+    challenger = registry.load(CHALLENGER)
+    if challenger is None:
+        raise LookupError(f"no `{CHALLENGER}` version of {registry.model_name}: materialize risk_model first")
+    logged_hash = registry.client.get_run(challenger.run_id).data.params.get(f"{LINEAGE_PREFIX}sha256")
+    if logged_hash != training_set.fingerprint():
+        raise ValueError(
+            f"challenger v{challenger.version} was trained on training set {logged_hash}, not the current one"
+            f" ({training_set.fingerprint()}): retrain before evaluating"
+        )
+    champion = registry.load(CHAMPION)
+    review_capacity = challenger.policy.costs.review_capacity_per_day
+    train, test = training_set.block("train"), training_set.block("test")
+    features = training_set.features
+    logistic = fit_logistic_baseline(train, features, seed=seed)
+    scores = {"rules": rules_score(test, STARTER_RULES), "logistic": logistic_score(logistic, test, features)}
+    models = {"challenger": ScoredModel(challenger.model.predict_proba(test), challenger.policy)}
+    if champion is not None and champion.version != challenger.version:
+        models["champion"] = ScoredModel(champion.model.predict_proba(test), champion.policy)
+    extra = {} if min_segment_good_rows is None else {"min_good_rows": min_segment_good_rows}
+    report = evaluate_block(test, scores, models, review_capacity, ground_truth, **extra)
+
+    if champion is not None and champion.version == challenger.version:
+        decision = GateDecision(False, (f"v{challenger.version} is already the champion",))
+    else:
+        decision = decide_promotion(
+            challenger=report.gate_evaluation("challenger"),
+            champion=report.gate_evaluation("champion") if "champion" in models else None,
+            rules_baseline=report.gate_evaluation("rules"),
+            config=gate,
+            override_reason=override_reason,
+        )
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    files = _write_plots(plot_dir, test, scores, models, challenger.model)
+    with registry.run(run_id=challenger.run_id):
+        mlflow.log_metrics(report.flat_metrics())
+        # Tags, not params: a re-evaluation with other bounds must be able to overwrite them.
+        mlflow.set_tags({f"gate.config.{k}": str(v) for k, v in asdict(gate).items()})
+        for file in files:
+            mlflow.log_artifact(str(file), "evaluation")
+        mlflow.log_dict(_report_dict(report, decision), "evaluation/report.json")
+        mlflow.set_tags(
+            {
+                "gate.decision": "promote" if decision.promote else "refuse",
+                "gate.reasons": " | ".join(decision.reasons)[:5000],
+                "gate.champion_version": champion.version if champion else "none",
+                "gate.override_reason": override_reason or "",
+            }
+        )
+    return EvaluationOutcome(
+        challenger_version=challenger.version,
+        champion_version=champion.version if champion else None,
+        report=report,
+        decision=decision,
+        plot_dir=plot_dir,
+        run_id=challenger.run_id,
+    )
+
+
+def _write_plots(
+    folder: Path, test: pd.DataFrame, scores: dict[str, np.ndarray], models: dict[str, ScoredModel], model: RiskModel
+) -> list[Path]:
+    labels = test["is_bad"].to_numpy(bool)
+    probabilities = {name: m.probability for name, m in models.items()}
+    challenger = models["challenger"]
+    sample = test.sample(n=min(SHAP_SAMPLE_ROWS, len(test)), random_state=0)
+    return [
+        plots.pr_and_roc_curves(labels, {**probabilities, **scores}, folder / "pr_roc_curves.png"),
+        plots.calibration_plot(labels, {**probabilities, "logistic": scores["logistic"]}, folder / "calibration.png"),
+        plots.score_distributions(
+            labels,
+            challenger.probability,
+            {"review": challenger.policy.review_threshold, "block": challenger.policy.block_threshold},
+            folder / "score_distributions.png",
+        ),
+        plots.feature_importance(model.gain_importance(), folder / "feature_importance.png"),
+        plots.shap_summary(model.contributions(sample), sample[model.features], folder / "shap_summary.png"),
+    ]
+
+
+def _report_dict(report: BlockReport, decision: GateDecision) -> dict[str, object]:
+    return {
+        "rows": report.rows,
+        "bad_rows": report.bad_rows,
+        "days": report.days,
+        "metrics": report.metrics,
+        "segment_fpr": report.segment_fpr,
+        "recall_by_abuse_type": report.recall_by_abuse_type,
+        "outcome_per_day": report.outcome_per_day,
+        "gate": {"promote": decision.promote, "overridden": decision.overridden, "reasons": list(decision.reasons)},
+    }
+
+
+def promote_challenger(registry: ModelRegistry) -> str:
+    """Make the current challenger the champion, if the gate passed it against the current
+    champion. The decision is read back from the challenger's run, where evaluation logged it."""
+    version = registry.version_of(CHALLENGER)
+    if version is None:
+        raise LookupError(f"no `{CHALLENGER}` version of {registry.model_name} to promote")
+    model_version = registry.client.get_model_version(registry.model_name, version)
+    tags = registry.client.get_run(model_version.run_id).data.tags
+    if tags.get("gate.decision") != "promote":
+        raise ValueError(
+            f"v{version} was not passed by the gate ({tags.get('gate.decision', 'not evaluated')}):"
+            f" {tags.get('gate.reasons', 'materialize model_evaluation first')}"
+        )
+    champion = registry.version_of(CHAMPION) or "none"
+    if tags.get("gate.champion_version") != champion:
+        raise ValueError(
+            f"v{version} was compared with champion {tags.get('gate.champion_version')}, but the champion is now"
+            f" {champion}: evaluate again"
+        )
+    registry.promote(
+        version,
+        {
+            "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "promoted_over": f"v{champion}" if champion != "none" else "rules baseline",
+            "gate_reasons": tags.get("gate.reasons", ""),
+            "gate_override_reason": tags.get("gate.override_reason", ""),
+        },
+    )
+    return version

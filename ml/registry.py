@@ -1,0 +1,174 @@
+"""MLflow tracking and model registry for the risk model.
+
+Local default: a SQLite backend file and an artifact folder under the data folder; any other
+tracking server via MLFLOW_TRACKING_URI. Every model version is registered under one name, and
+two aliases say which is which: `challenger` (the newest trained) and `champion` (the one the
+promotion gate let through). Scoring loads `models:/<name>@champion` and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from ml.policy import DecisionPolicy
+from ml.train.model import RiskModel
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+MODEL_ARTIFACT = "model"
+DEFAULT_EXPERIMENT = "vigil-account-risk"
+DEFAULT_MODEL_NAME = "vigil_account_risk"
+# Artifact copies are local and small; the per-file progress bars only clutter run logs.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
+    """The risk model as an MLflow pyfunc: calibrated probability and policy band per row.
+
+    Its artifacts are the booster (XGBoost JSON), the calibration and the decision policy as
+    plain JSON; loading needs this package (`ml`) importable, as in every Vigil process.
+    """
+
+    def load_context(self, context) -> None:
+        self.model = RiskModel.load(Path(context.artifacts["risk_model"]))
+        self.policy = DecisionPolicy.from_dict(json.loads(Path(context.artifacts["policy"]).read_text()))
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        probability = self.model.predict_proba(model_input)
+        return pd.DataFrame({"probability": probability, "band": self.policy.band(probability)})
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model version loaded from the registry, with what scoring and evaluation need."""
+
+    model: RiskModel
+    policy: DecisionPolicy
+    name: str
+    version: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def local_tracking_uri(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
+
+
+class ModelRegistry:
+    """Tracking runs and registered versions of one risk model."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        artifact_root: Path | None = None,
+        experiment: str = DEFAULT_EXPERIMENT,
+        model_name: str = DEFAULT_MODEL_NAME,
+    ):
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.experiment = experiment
+        self.model_name = model_name
+        if tracking_uri.startswith("sqlite:///"):
+            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    @classmethod
+    def from_env(cls, data_dir: Path, **overrides) -> ModelRegistry:
+        """MLFLOW_TRACKING_URI if set (its server decides where artifacts go), else the local store."""
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if uri:
+            return cls(uri, None, **overrides)
+        return cls(local_tracking_uri(data_dir), data_dir / "mlflow" / "artifacts", **overrides)
+
+    def experiment_id(self) -> str:
+        found = self.client.get_experiment_by_name(self.experiment)
+        if found is not None:
+            return found.experiment_id
+        location = self.artifact_root.resolve().as_uri() if self.artifact_root else None
+        return self.client.create_experiment(self.experiment, artifact_location=location)
+
+    @contextmanager
+    def run(
+        self, run_id: str | None = None, run_name: str | None = None, tags: dict[str, str] | None = None
+    ) -> Iterator[str]:
+        """An active MLflow run (a new one, or `run_id` resumed) for the fluent logging calls."""
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        with mlflow.start_run(
+            run_id=run_id, experiment_id=None if run_id else self.experiment_id(), run_name=run_name, tags=tags
+        ) as active:
+            yield active.info.run_id
+
+    def log_model(self, model: RiskModel, policy: DecisionPolicy, input_example: pd.DataFrame) -> str:
+        """Log the model (with signature and input example) into the active run, register it as
+        a new version of the model name, and point `challenger` at it. Returns the version."""
+        import sklearn
+        import xgboost
+
+        example = input_example[model.features].astype("float64").reset_index(drop=True)
+        with tempfile.TemporaryDirectory() as folder:
+            model_dir, policy_file = Path(folder) / "risk_model", Path(folder) / "policy.json"
+            model.save(model_dir)
+            policy_file.write_text(json.dumps(policy.to_dict(), indent=2))
+            probability = model.predict_proba(example)
+            output = pd.DataFrame({"probability": probability, "band": policy.band(probability)})
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_ARTIFACT,
+                python_model=RiskModelPyfunc(),
+                artifacts={"risk_model": str(model_dir), "policy": str(policy_file)},
+                signature=infer_signature(example, output),
+                input_example=example,
+                registered_model_name=self.model_name,
+                pip_requirements=[
+                    f"xgboost=={xgboost.__version__}",
+                    f"scikit-learn=={sklearn.__version__}",
+                    f"pandas=={pd.__version__}",
+                    f"numpy=={np.__version__}",
+                ],
+            )
+        version = str(info.registered_model_version)
+        self.client.set_registered_model_alias(self.model_name, CHALLENGER, version)
+        return version
+
+    def version_of(self, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
+        except MlflowException:
+            return None
+
+    def load(self, alias: str) -> RegisteredModel | None:
+        """The version behind `alias` (e.g. `champion`), or None when the alias is not set."""
+        try:
+            version = self.client.get_model_version_by_alias(self.model_name, alias)
+        except MlflowException:
+            return None
+        mlflow.set_registry_uri(self.tracking_uri)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{self.model_name}@{alias}").unwrap_python_model()
+        return RegisteredModel(
+            model=pyfunc.model,
+            policy=pyfunc.policy,
+            name=self.model_name,
+            version=str(version.version),
+            run_id=version.run_id,
+            tags=dict(version.tags),
+        )
+
+    def promote(self, version: str, tags: dict[str, str]) -> None:
+        """Point `champion` at `version` and record why on the version."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.model_name, version, key, value)
+        self.client.set_registered_model_alias(self.model_name, CHAMPION, version)

@@ -10,14 +10,16 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --locked --no-sync
 DBT_PROJECT_FILE := orchestration/defs/dbt/project.py
 
-.PHONY: help install demo pipeline test dev lint bench clean
+.PHONY: help install demo pipeline test dev mlflow lint bench bench-scoring clean
 
 help:
 	@echo "make demo      simulate a marketplace and run the whole pipeline on local DuckDB"
 	@echo "make pipeline  run the pipeline on an existing landing folder (VIGIL_LANDING_DIR=...)"
 	@echo "make test      run the test suite"
 	@echo "make dev       Dagster UI on http://127.0.0.1:3000 against the same local warehouse"
+	@echo "make mlflow    MLflow UI on http://127.0.0.1:5000 over the local tracking store"
 	@echo "make bench     stage timings and peak memory at demo size and 10x"
+	@echo "make bench-scoring  scoring throughput with the champion (after make demo)"
 	@echo "make lint      ruff on the Python code"
 	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
 
@@ -48,10 +50,19 @@ test: install dbt_project/target/manifest.json
 dev: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(RUN) dagster dev -w workspace.yaml
 
+# The local MLflow store (SQLite + artifact folder) that training writes to.
+MLFLOW_PORT ?= 5000
+mlflow: install
+	@test -f $(VIGIL_DATA_DIR)/mlflow/mlflow.db || { echo "no $(VIGIL_DATA_DIR)/mlflow/mlflow.db yet: run make demo first"; exit 1; }
+	$(RUN) mlflow ui --backend-store-uri sqlite:///$(VIGIL_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
+
 # Stage timings and peak memory at the demo size and at 10x (takes a while; see README).
 BENCH_ACCOUNTS ?= 20000 200000
 bench: install
 	$(RUN) python -m bench.pipeline --accounts $(BENCH_ACCOUNTS)
+
+bench-scoring: install
+	$(RUN) python -m bench.scoring
 
 lint: install
 	$(RUN) ruff check ml orchestration tests bench

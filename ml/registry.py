@@ -39,7 +39,8 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     """The risk model as an MLflow pyfunc: calibrated probability and policy band per row.
 
     Its artifacts are the booster (XGBoost JSON), the calibration and the decision policy as
-    plain JSON; loading needs this package (`ml`) importable, as in every Vigil process.
+    plain JSON; loading needs this package (`ml`) importable, as in every Vigil process. Its
+    signature takes every feature as a double: cast count columns (int64) before `predict`.
     """
 
     def load_context(self, context) -> None:
@@ -93,6 +94,21 @@ class ModelRegistry:
             return cls(uri, None, **overrides)
         return cls(local_tracking_uri(data_dir), data_dir / "mlflow" / "artifacts", **overrides)
 
+    def activate(self) -> None:
+        """Point MLflow's fluent API (mlflow.*) at this store."""
+        configured = os.environ.get("MLFLOW_TRACKING_URI")
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        # set_tracking_uri also exports MLFLOW_TRACKING_URI (for subprocesses): put back what
+        # the user configured, so that `from_env` keeps meaning the user's setting.
+        if configured is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = configured
+
+    def model_uri(self, alias: str) -> str:
+        return f"models:/{self.model_name}@{alias}"
+
     def experiment_id(self) -> str:
         found = self.client.get_experiment_by_name(self.experiment)
         if found is not None:
@@ -105,8 +121,7 @@ class ModelRegistry:
         self, run_id: str | None = None, run_name: str | None = None, tags: dict[str, str] | None = None
     ) -> Iterator[str]:
         """An active MLflow run (a new one, or `run_id` resumed) for the fluent logging calls."""
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
+        self.activate()
         with mlflow.start_run(
             run_id=run_id, experiment_id=None if run_id else self.experiment_id(), run_name=run_name, tags=tags
         ) as active:
@@ -155,9 +170,8 @@ class ModelRegistry:
             version = self.client.get_model_version_by_alias(self.model_name, alias)
         except MlflowException:
             return None
-        mlflow.set_registry_uri(self.tracking_uri)
-        mlflow.set_tracking_uri(self.tracking_uri)
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{self.model_name}@{alias}").unwrap_python_model()
+        self.activate()
+        pyfunc = mlflow.pyfunc.load_model(self.model_uri(alias)).unwrap_python_model()
         return RegisteredModel(
             model=pyfunc.model,
             policy=pyfunc.policy,

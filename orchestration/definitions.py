@@ -15,8 +15,18 @@ from orchestration.defs.ingestion.assets import (
     no_rejected_landing_files,
     quarantine_share_is_low,
 )
-from orchestration.defs.jobs import features_job, ingest_job, labels_job, retrain_job, weekly_retrain
+from orchestration.defs.jobs import (
+    daily_job,
+    daily_schedule,
+    features_job,
+    ingest_job,
+    labels_job,
+    retrain_job,
+    score_job,
+    weekly_retrain,
+)
 from orchestration.defs.ml.assets import champion_model, model_evaluation, risk_model, training_set
+from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 from orchestration.lib.resources import MlflowResource, WarehouseResource
 
 
@@ -36,10 +46,12 @@ defs = dg.Definitions(
         risk_model,
         model_evaluation,
         champion_model,
+        account_risk_scores,
+        enforcement_sync,
     ],
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
-    jobs=[ingest_job, features_job, labels_job, retrain_job],
-    schedules=[weekly_retrain],
+    jobs=[ingest_job, features_job, labels_job, retrain_job, score_job, daily_job],
+    schedules=[daily_schedule, weekly_retrain],
     resources={
         "mlflow": MlflowResource(),
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),

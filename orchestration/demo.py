@@ -1,7 +1,8 @@
 """`make demo` / `make pipeline`: (simulate,) run the Vigil jobs, print what they built.
 
 Jobs: `ingest_and_stage`, then `features_daily` over the as-of days with activity (partition
-range runs), then `retrain` (labels, training set, model, evaluation, promotion gate, champion).
+range runs), then `retrain` (labels, training set, model, evaluation, promotion gate, champion),
+then `score` over the last DEMO_SCORED_DAYS days (scores, reasons, enforcement sync).
 
 The jobs run in-process against the Dagster instance in $DAGSTER_HOME, so the runs, their asset
 materializations and checks show up in the UI started by `make dev`.
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
+from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 
@@ -39,12 +43,21 @@ def _simulate_if_empty(accounts: int, seed: int) -> None:
 def _prepare_dbt() -> None:
     from orchestration.defs.dbt.project import vigil_dbt_project
 
+    # The preparer runs `dbt` from PATH: make it this environment's dbt even when the
+    # interpreter was started by path rather than from an activated environment.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")])
+
     vigil_dbt_project.preparer.prepare(vigil_dbt_project)
 
 
 # Days per feature run. Each run also reads the 89 days before its first day, so the demo uses
 # quarter-sized runs (fewer re-reads); UI backfills use month-sized ones (BackfillPolicy).
 DEMO_DAYS_PER_RUN = 92
+
+
+# Days the demo scores and syncs, ending on the last day with features (a UI backfill can
+# score any range).
+DEMO_SCORED_DAYS = 7
 
 
 def _feature_chunks(warehouse) -> list[tuple[str, str]]:
@@ -101,12 +114,23 @@ def main(argv: list[str] | None = None) -> int:
                 break
     if all(r.success for r in results):
         results.append(defs.resolve_job_def("retrain").execute_in_process(instance=instance, raise_on_error=False))
+    if all(r.success for r in results):
+        last_day = _feature_chunks(warehouse_from_env(read_only=True))[-1][1]
+        first_day = str(date.fromisoformat(last_day) - timedelta(days=DEMO_SCORED_DAYS - 1))
+        log.info("scoring %s .. %s", first_day, last_day)
+        results.append(
+            defs.resolve_job_def("score").execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
+            )
+        )
     succeeded = all(r.success for r in results)
 
     checks = [c for r in results for c in r.get_asset_check_evaluations()]
     failed_checks = [c for c in checks if not c.passed]
     from ml.registry import ModelRegistry
-    from orchestration.lib.summary import model_summary, warehouse_summary
+    from orchestration.lib.summary import model_summary, scoring_summary, warehouse_summary
 
     print(
         "\n=== Vigil pipeline "
@@ -121,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in warehouse_summary(warehouse_from_env(read_only=True)):
             print(line)
         for line in model_summary(ModelRegistry.from_env(settings.data_dir())):
+            print(line)
+        for line in scoring_summary(warehouse_from_env(read_only=True)):
             print(line)
     print(f"landing folder: {settings.landing_dir()}")
     print(f"warehouse:      {settings.duckdb_path() if settings.warehouse_engine() == 'duckdb' else 'snowflake'}")

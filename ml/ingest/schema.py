@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ml.contract import TABLES
-from ml.warehouse import WarehouseSession, sql_type
+from ml.warehouse import WarehouseSession, create_table_sql
 
 RAW_SCHEMA = "raw"
 INGEST_SCHEMA = "ingest"
@@ -37,11 +37,6 @@ QUARANTINE_COLUMNS = (
 )
 
 
-def _create(schema: str, table: str, columns: tuple[tuple[str, str], ...], dialect: str) -> str:
-    cols = ",\n    ".join(f"{name} {sql_type(kind, dialect)}" for name, kind in columns)
-    return f"create table if not exists {schema}.{table} (\n    {cols}\n)"
-
-
 def ensure_ingest_tables(session: WarehouseSession) -> None:
     """Create the raw, ledger and quarantine tables if they do not exist (never drops)."""
     dialect = session.dialect
@@ -49,6 +44,6 @@ def ensure_ingest_tables(session: WarehouseSession) -> None:
         session.execute(f"create schema if not exists {schema}")
     for table in TABLES.values():
         columns = tuple((c.name, c.type) for c in table.columns) + RAW_LINEAGE
-        session.execute(_create(RAW_SCHEMA, table.name, columns, dialect))
-    session.execute(_create(INGEST_SCHEMA, LEDGER_TABLE, LEDGER_COLUMNS, dialect))
-    session.execute(_create(INGEST_SCHEMA, QUARANTINE_TABLE, QUARANTINE_COLUMNS, dialect))
+        session.execute(create_table_sql(RAW_SCHEMA, table.name, columns, dialect))
+    session.execute(create_table_sql(INGEST_SCHEMA, LEDGER_TABLE, LEDGER_COLUMNS, dialect))
+    session.execute(create_table_sql(INGEST_SCHEMA, QUARANTINE_TABLE, QUARANTINE_COLUMNS, dialect))

@@ -37,6 +37,12 @@ def sql_type(column_type: ColumnType | str, dialect: str) -> str:
     return _TYPES[dialect][column_type]
 
 
+def create_table_sql(schema: str, table: str, columns: Sequence[tuple[str, str]], dialect: str) -> str:
+    """`create table if not exists` for (name, logical type) columns; never drops anything."""
+    cols = ",\n    ".join(f"{name} {sql_type(kind, dialect)}" for name, kind in columns)
+    return f"create table if not exists {schema}.{table} (\n    {cols}\n)"
+
+
 class WarehouseSession(Protocol):
     """One open connection. Writes inside `transaction()` commit or roll back together."""
 

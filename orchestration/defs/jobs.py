@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
 from orchestration.defs.ingestion.assets import ingest_landing_files
+from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 
 # Ingest new landing files, then rebuild and test staging and intermediate models.
 ingest_job = dg.define_asset_job(
@@ -40,4 +41,25 @@ weekly_retrain = dg.ScheduleDefinition(
     cron_schedule="0 5 * * 1",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+# Score one or more as-of days with the champion and apply them to the enforcement sync table.
+score_job = dg.define_asset_job(
+    name="score",
+    selection=dg.AssetSelection.assets(account_risk_scores, enforcement_sync),
+    description="Score the selected as-of days with the champion model and apply them to the enforcement sync table.",
+)
+
+# The daily run: new landing files -> staging/intermediate -> that day's features -> scores -> sync.
+daily_job = dg.define_asset_job(
+    name="daily",
+    selection=dg.AssetSelection.assets(
+        ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, account_risk_scores, enforcement_sync
+    ),
+    description="Ingest, build and test dbt models, build the day's features, score them and update the sync table.",
+)
+
+# Each day at 02:00 UTC, for the day that just ended (the newest partition).
+daily_schedule = dg.build_schedule_from_partitioned_job(
+    daily_job, hour_of_day=2, default_status=dg.DefaultScheduleStatus.RUNNING
 )

@@ -90,3 +90,44 @@ def model_summary(registry: ModelRegistry) -> list[str]:
         + ", ".join(f"{k.removesuffix('_per_day')} {v:.1f}" for k, v in per_day.items())
     )
     return lines
+
+
+def scoring_summary(warehouse: Warehouse, examples: int = 3) -> list[str]:
+    """Scores per band, the sync table's decisions, and a few example rows with reasons."""
+    with warehouse.session() as s:
+        try:
+            days = s.fetch_arrow(
+                "select as_of_date, count(*) as n, sum(case when band = 'review' then 1 else 0 end) as review,"
+                " sum(case when band = 'block' then 1 else 0 end) as block from risk.account_risk_scores"
+                " group by as_of_date order by as_of_date"
+            ).to_pylist()
+            sync = s.fetch_arrow(
+                "select decision, count(*) as n from risk.enforcement_sync group by decision order by decision"
+            ).to_pylist()
+            top = s.fetch_arrow(
+                "select account_id, decision, score, effective_from, reason_text_1, reason_text_2, reason_text_3"
+                " from risk.enforcement_sync where not is_tombstone order by score desc, account_id"
+                f" limit {int(examples)}"
+            ).to_pylist()
+            history = s.fetch_arrow("select count(*) as n from risk.enforcement_decisions").to_pylist()[0]["n"]
+        except Exception:  # scoring not run (yet)
+            return []
+    if not days:
+        return []
+    last = days[-1]
+    lines = [
+        f"scores:   {sum(d['n'] for d in days):,} account-days over {len(days)} days in risk.account_risk_scores;"
+        f" {last['as_of_date']}: {last['n']:,} accounts, {last['review']} review, {last['block']} block",
+        "sync:     risk.enforcement_sync "
+        + ", ".join(f"{r['decision']} {r['n']:,}" for r in sync)
+        + f"; {history:,} decision changes in risk.enforcement_decisions",
+        "highest-risk accounts in the sync table:",
+    ]
+    for row in top:
+        lines.append(
+            f"  {row['account_id']}  {row['decision']:<6} score {row['score']:.3f} since {row['effective_from']}"
+        )
+        for key in ("reason_text_1", "reason_text_2", "reason_text_3"):
+            if row[key]:
+                lines.append(f"      - {row[key]}")
+    return lines

@@ -48,9 +48,19 @@ def test_dbt_models_are_grouped_by_folder():
 def test_warehouse_writers_share_one_pool():
     from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
     from orchestration.defs.ingestion.assets import ingest_landing_files
+    from orchestration.defs.ml.assets import training_set
+    from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
     from orchestration.lib.resources import WAREHOUSE_POOL
 
-    for assets in (ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, vigil_dbt_labels):
+    for assets in (
+        ingest_landing_files,
+        vigil_dbt_models,
+        vigil_dbt_features_daily,
+        vigil_dbt_labels,
+        training_set,
+        account_risk_scores,
+        enforcement_sync,
+    ):
         assert assets.op.pool == WAREHOUSE_POOL
 
 
@@ -69,3 +79,27 @@ def test_a_partition_range_becomes_the_dbt_vars_window():
     args = feature_build_args("2026-03-01", "2026-03-31")
     assert args[0] == "build"
     assert '"min_date": "2026-03-01"' in args[2] and '"max_date": "2026-03-31"' in args[2]
+
+
+def test_the_model_chain_ends_in_a_gated_champion_that_scoring_depends_on():
+    graph = _graph()
+    evaluation, champion = dg.AssetKey(["ml", "model_evaluation"]), dg.AssetKey(["ml", "champion_model"])
+    assert dg.AssetKey(["ml", "risk_model"]) in graph.get(evaluation).parent_keys
+    assert evaluation in graph.get(champion).parent_keys
+    gate = next(k for k in graph.asset_check_keys if k.name == "promotion_gate")
+    assert gate.asset_key == evaluation and graph.get_check_spec(gate).blocking
+    scores = dg.AssetKey(["risk", "account_risk_scores"])
+    assert champion in graph.get(scores).parent_keys
+    assert _model_key("fct_account_features_daily") in graph.get(scores).parent_keys
+    assert scores in graph.get(dg.AssetKey(["risk", "enforcement_sync"])).parent_keys
+
+
+def test_daily_and_weekly_schedules_run_the_pipeline_jobs():
+    from orchestration.definitions import defs
+
+    daily, weekly = defs.resolve_schedule_def("daily_schedule"), defs.resolve_schedule_def("weekly_retrain")
+    assert daily.job_name == "daily" and weekly.job_name == "retrain"
+    assert weekly.cron_schedule == "0 5 * * 1"
+    selected = {k.to_user_string() for k in defs.resolve_job_def("daily").asset_layer.selected_asset_keys}
+    assert {"ingest/file_ledger", "marts/fct_account_features_daily", "risk/account_risk_scores"} <= selected
+    assert "risk/enforcement_sync" in selected

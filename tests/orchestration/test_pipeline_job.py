@@ -1,8 +1,3 @@
-import os
-import shutil
-import subprocess
-import sys
-
 import duckdb
 
 from ml.contract import TABLES
@@ -53,23 +48,13 @@ def test_the_jobs_materialize_ingestion_dbt_features_and_labels_in_process(small
         assert con.execute("select count(*) from marts.fct_account_labels_daily").fetchone()[0] > 0
 
 
-def test_make_pipeline_runs_on_an_existing_landing_folder(small_simulation, vigil_env, tmp_path):
+def test_make_pipeline_runs_on_an_existing_landing_folder(pipeline_run):
     """The README's `VIGIL_LANDING_DIR=... make pipeline` path, minus make itself."""
-    landing = tmp_path / "their_landing"
-    shutil.copytree(small_simulation["landing"], landing)
-    env = {**os.environ, "VIGIL_LANDING_DIR": str(landing), "DAGSTER_HOME": str(vigil_env / "dh")}
-    (vigil_env / "dh").mkdir(parents=True)
-
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.demo", "--no-simulate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = pipeline_run.completed
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Vigil pipeline succeeded" in done.stdout
-    assert not (vigil_env / "landing").exists()  # nothing was simulated
-    with duckdb.connect(str(vigil_env / "warehouse.duckdb"), read_only=True) as con:
+    assert not (pipeline_run.data / "landing").exists()  # nothing was simulated
+    with duckdb.connect(str(pipeline_run.data / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from staging.stg_marketplace__accounts").fetchone()[0] > 0
+    assert "champion v1" in done.stdout  # the summary names the promoted model

@@ -5,7 +5,6 @@ and the MLflow registry, not Dagster IO managers: the training set is a Parquet 
 data folder, the model a registered version behind the `challenger` alias.
 """
 
-
 import base64
 from pathlib import Path
 

@@ -1,0 +1,64 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.policy import DecisionPolicy, PolicyCosts
+from ml.registry import CHALLENGER, CHAMPION, ModelRegistry, local_tracking_uri
+from ml.train.model import TrainConfig, train_risk_model
+
+FEATURES = ["signal", "noise"]
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    bad = rng.random(n) < 0.05
+    return pd.DataFrame({"signal": rng.normal(0, 1, n) + 2 * bad, "noise": rng.normal(0, 1, n), "is_bad": bad})
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model = train_risk_model(_frame(3000, 1), _frame(1500, 2), FEATURES, TrainConfig(max_rounds=50, nthread=1))
+    return model, DecisionPolicy(0.1, 0.5, PolicyCosts(), {"reviewed_per_day": 3.0})
+
+
+def test_versions_move_the_challenger_alias_and_only_promotion_moves_the_champion(trained, tmp_path):
+    model, policy = trained
+    registry = ModelRegistry.from_env(tmp_path)
+    assert registry.load(CHAMPION) is None and registry.version_of(CHALLENGER) is None
+
+    with registry.run(run_name="first"):
+        first = registry.log_model(model, policy, _frame(5, 3))
+    with registry.run(run_name="second"):
+        second = registry.log_model(model, policy, _frame(5, 3))
+
+    assert (first, second) == ("1", "2")
+    assert registry.version_of(CHALLENGER) == "2" and registry.version_of(CHAMPION) is None
+    registry.promote(first, {"promoted_over": "rules baseline"})
+    champion = registry.load(CHAMPION)
+    assert champion.version == "1" and champion.tags["promoted_over"] == "rules baseline"
+    assert champion.policy == policy
+    test = _frame(400, 4)
+    np.testing.assert_allclose(champion.model.predict_proba(test), model.predict_proba(test), atol=1e-7)
+    assert (tmp_path / "mlflow" / "mlflow.db").exists() and (tmp_path / "mlflow" / "artifacts").is_dir()
+
+
+def test_the_pyfunc_scores_probabilities_and_bands(trained, tmp_path):
+    import mlflow
+
+    model, policy = trained
+    registry = ModelRegistry.from_env(tmp_path)
+    with registry.run():
+        registry.log_model(model, policy, _frame(5, 3))
+
+    registry.activate()
+    pyfunc = mlflow.pyfunc.load_model(registry.model_uri(CHALLENGER))
+    scored = pyfunc.predict(_frame(300, 5)[FEATURES])
+
+    assert list(scored.columns) == ["probability", "band"]
+    np.testing.assert_array_equal(scored["band"], policy.band(scored["probability"].to_numpy()))
+
+
+def test_a_tracking_server_from_the_environment_wins_over_the_local_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", local_tracking_uri(tmp_path / "elsewhere"))
+    registry = ModelRegistry.from_env(tmp_path)
+    assert registry.tracking_uri.endswith("elsewhere/mlflow/mlflow.db") and registry.artifact_root is None

@@ -1,0 +1,87 @@
+import re
+
+import numpy as np
+import pandas as pd
+
+from ml.evaluate.report import ScoredModel, evaluate_block, segments
+from ml.policy import DecisionPolicy, PolicyCosts
+
+
+def _block(days: int = 5, per_day: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = days * per_day
+    frame = pd.DataFrame(
+        {
+            "account_id": [f"a{i % per_day}" for i in range(n)],
+            "as_of_date": np.repeat(pd.date_range("2026-07-01", periods=days), per_day),
+            "account_age_days": rng.integers(0, 400, n).astype(float),
+            "is_seller": (rng.random(n) < 0.2).astype(float),
+            "country_code": rng.choice(["US", "GB", "NG"], n, p=[0.7, 0.28, 0.02]),
+            "is_bad": rng.random(n) < 0.05,
+        }
+    )
+    return frame
+
+
+def _policy(review: float, block: float) -> DecisionPolicy:
+    return DecisionPolicy(review, block, PolicyCosts(review_capacity_per_day=10), {})
+
+
+def test_segments_cover_tenure_role_country_and_traps_with_enough_good_rows():
+    frame = _block()
+    frame["trap_type"] = np.where(np.arange(len(frame)) % 10 == 0, "traveller", None)
+
+    masks = segments(frame, min_good_rows=100)
+
+    assert {"new_account_under_30d", "tenured_account_30d_plus", "buyer_only", "seller"} <= set(masks)
+    assert {"country_US", "country_GB", "trap_traveller"} <= set(masks)
+    assert "country_NG" not in masks  # ~40 good rows: too few to guard
+    assert (masks["new_account_under_30d"] ^ masks["tenured_account_30d_plus"]).all()
+
+
+def test_every_score_is_compared_and_models_get_policy_outcomes_and_segment_rates():
+    frame = _block()
+    rng = np.random.default_rng(1)
+    signal = frame["is_bad"].to_numpy() * 0.5 + rng.random(len(frame)) * 0.5
+    truth = pd.DataFrame({"account_id": frame["account_id"].unique()})
+    truth["abuse_type"] = np.where(truth.index % 2 == 0, "payment_fraud", "account_takeover")
+    truth["trap_type"] = None
+
+    report = evaluate_block(
+        frame,
+        scores={"rules": rng.random(len(frame))},
+        models={"challenger": ScoredModel(signal, _policy(0.4, 0.9))},
+        review_capacity=10,
+        ground_truth=truth,
+        min_good_rows=100,
+    )
+
+    assert set(report.metrics) == {"rules", "challenger"}
+    assert report.metrics["challenger"]["average_precision"] > report.metrics["rules"]["average_precision"]
+    assert set(report.recall_by_abuse_type["challenger"]) == {"payment_fraud", "account_takeover"}
+    expected_fpr = (signal[~frame["is_bad"]] >= 0.4).mean()
+    assert report.segment_fpr["challenger"]["buyer_only"] > 0
+    assert abs(np.mean(list(report.segment_fpr["challenger"].values())) - expected_fpr) < 0.05
+    outcome = report.outcome_per_day["challenger"]
+    assert outcome["reviewed_per_day"] + outcome["blocked_per_day"] == ((signal >= 0.4).sum() / 5)
+    gate = report.gate_evaluation("challenger")
+    assert gate.actions_per_day == outcome["reviewed_per_day"] + outcome["blocked_per_day"]
+    assert report.rows == len(frame) and report.days == 5
+
+
+def test_flat_metrics_have_mlflow_safe_names_and_no_nan():
+    frame = _block()
+    report = evaluate_block(
+        frame,
+        scores={},
+        models={"challenger": ScoredModel(np.full(len(frame), 0.01), _policy(0.5, 0.9))},
+        review_capacity=10,
+        min_good_rows=100,
+    )
+    report.metrics["challenger"]["broken"] = float("nan")
+
+    flat = report.flat_metrics()
+
+    assert "test.challenger.broken" not in flat
+    assert all(re.fullmatch(r"[\w\-. :/]+", k) for k in flat)
+    assert flat["test.challenger.per_day.blocked_per_day"] == 0

@@ -1,0 +1,85 @@
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from ml.score.schema import SYNC_COLUMNS
+from ml.score.sync import TOMBSTONE, diff_sync
+
+NOW = datetime(2026, 7, 2, 6, 0)
+EMPTY = pd.DataFrame({name: pd.Series(dtype="object") for name, _ in SYNC_COLUMNS})
+
+
+def _scores(bands: dict[str, str], day: date = date(2026, 7, 1)) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": list(bands),
+            "as_of_date": day,
+            "score": [{"allow": 0.01, "review": 0.2, "block": 0.6}[b] for b in bands.values()],
+            "band": list(bands.values()),
+            **{f"reason_{kind}_{i}": None for i in (1, 2, 3) for kind in ("code", "text")},
+            "model_name": "m",
+            "model_version": "1",
+        }
+    )
+
+
+def _apply(current: pd.DataFrame, diff) -> pd.DataFrame:
+    """What the MERGE does: upserts replace rows with the same sync key."""
+    kept = current[~current["sync_key"].isin(diff.upserts["sync_key"])]
+    return pd.DataFrame.from_records(kept.to_dict("records") + diff.upserts.to_dict("records"), columns=kept.columns)
+
+
+def test_the_first_day_inserts_one_row_per_account_with_its_decision():
+    diff = diff_sync(EMPTY, _scores({"a": "allow", "b": "review", "c": "block"}), date(2026, 7, 1), NOW, "r1")
+
+    rows = diff.upserts.set_index("account_id")
+    assert rows["decision"].to_dict() == {"a": "none", "b": "review", "c": "block"}
+    assert (rows["effective_from"] == date(2026, 7, 1)).all() and not rows["is_tombstone"].any()
+    assert diff.decisions["previous_decision"].isna().all() and len(diff.decisions) == 3
+
+
+def test_only_decision_changes_are_upserted_not_score_drift():
+    current = _apply(EMPTY, diff_sync(EMPTY, _scores({"a": "allow", "b": "review"}), date(2026, 7, 1), NOW, "r1"))
+    later = _scores({"a": "allow", "b": "block"}, date(2026, 7, 2))
+    later.loc[0, "score"] = 0.05  # drifts inside its band: no change
+
+    diff = diff_sync(current, later, date(2026, 7, 2), NOW, "r2")
+
+    assert list(diff.upserts["account_id"]) == ["b"]
+    assert diff.decisions.iloc[0][["decision", "previous_decision"]].tolist() == ["block", "review"]
+    assert diff.upserts.iloc[0]["effective_from"] == date(2026, 7, 2)
+
+
+def test_the_same_scores_again_change_nothing():
+    scores = _scores({"a": "allow", "b": "block"})
+    current = _apply(EMPTY, diff_sync(EMPTY, scores, date(2026, 7, 1), NOW, "r1"))
+
+    again = diff_sync(current, scores, date(2026, 7, 1), NOW, "r2")
+
+    assert again.changed == 0 and len(again.decisions) == 0 and again.tombstoned == 0
+
+
+def test_an_account_that_leaves_the_population_gets_a_tombstone_and_can_come_back():
+    current = _apply(EMPTY, diff_sync(EMPTY, _scores({"a": "allow", "b": "block"}), date(2026, 7, 1), NOW, "r1"))
+
+    gone = diff_sync(current, _scores({"a": "allow"}, date(2026, 7, 2)), date(2026, 7, 2), NOW, "r2")
+    current = _apply(current, gone)
+
+    assert gone.tombstoned == 1
+    tomb = current.set_index("account_id").loc["b"]
+    assert tomb["decision"] == TOMBSTONE and tomb["is_tombstone"] and pd.isna(tomb["score"])
+    assert gone.decisions.iloc[0][["decision", "previous_decision"]].tolist() == [TOMBSTONE, "block"]
+    # A tombstone is not tombstoned twice...
+    assert diff_sync(current, _scores({"a": "allow"}, date(2026, 7, 3)), date(2026, 7, 3), NOW, "r3").changed == 0
+    # ...and an account that comes back gets a live row again.
+    back = diff_sync(current, _scores({"a": "allow", "b": "review"}, date(2026, 7, 4)), date(2026, 7, 4), NOW, "r4")
+    assert back.upserts.set_index("account_id").loc["b", "is_tombstone"] == False  # noqa: E712
+    assert back.decisions.iloc[0]["previous_decision"] == TOMBSTONE
+
+
+def test_a_day_with_an_account_twice_or_an_unknown_band_is_refused():
+    with pytest.raises(ValueError, match="more than once"):
+        diff_sync(EMPTY, _scores({"a": "allow"}).pipe(lambda f: pd.concat([f, f])), date(2026, 7, 1), NOW, "r")
+    with pytest.raises(ValueError, match="unknown bands"):
+        diff_sync(EMPTY, _scores({"a": "allow"}).assign(band="maybe"), date(2026, 7, 1), NOW, "r")

@@ -1,0 +1,107 @@
+"""Scoring and the enforcement sync, on what a whole `make pipeline` run built."""
+
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+SCORE_COLUMNS_THAT_MAY_CHANGE = {"scored_at", "run_id"}
+
+
+@pytest.fixture(scope="module")
+def warehouse_file(pipeline_run):
+    assert pipeline_run.completed.returncode == 0, (
+        pipeline_run.completed.stdout[-3000:] + pipeline_run.completed.stderr[-3000:]
+    )
+    return pipeline_run.data / "warehouse.duckdb"
+
+
+def _rows(path, sql):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_the_demo_scores_every_account_of_its_days_with_the_champion(warehouse_file, pipeline_run):
+    per_day = _rows(
+        warehouse_file,
+        "select s.as_of_date, count(*), count(distinct s.account_id), max(f.n), min(s.score), max(s.score),"
+        " count(distinct s.model_version)"
+        " from risk.account_risk_scores as s"
+        " join (select as_of_date, count(*) as n from marts.fct_account_features_daily group by 1) as f"
+        " using (as_of_date) group by 1 order by 1",
+    )
+    assert len(per_day) == 7
+    for day, rows, accounts, features, low, high, versions in per_day:
+        assert rows == accounts == features, day
+        assert 0 <= low <= high <= 1 and versions == 1
+    bands = dict(_rows(warehouse_file, "select band, count(*) from risk.account_risk_scores group by 1"))
+    assert set(bands) <= {"allow", "review", "block"} and bands.get("block", 0) + bands.get("review", 0) > 0
+    assert "highest-risk accounts in the sync table" in pipeline_run.completed.stdout
+
+
+def test_flagged_accounts_carry_readable_reasons(warehouse_file):
+    flagged = _rows(
+        warehouse_file,
+        "select reason_code_1, reason_text_1, reason_code_2 from risk.account_risk_scores where band <> 'allow'",
+    )
+    assert flagged and all(code and text for code, text, _ in flagged)
+    assert all(second != first for first, _, second in flagged)
+    assert not any("nan" in text.lower().split() for _, text, _ in flagged)
+
+
+def test_the_sync_table_holds_one_current_row_per_scored_account(warehouse_file):
+    keys, distinct = _rows(warehouse_file, "select count(*), count(distinct sync_key) from risk.enforcement_sync")[0]
+    scored = _rows(warehouse_file, "select count(distinct account_id) from risk.account_risk_scores")[0][0]
+    assert keys == distinct and keys >= scored * 0.9
+    live_last_day = _rows(
+        warehouse_file,
+        "select count(*) from risk.enforcement_sync where not is_tombstone",
+    )[0][0]
+    last_day_scored = _rows(
+        warehouse_file,
+        "select count(*) from risk.account_risk_scores"
+        " where as_of_date = (select max(as_of_date) from risk.account_risk_scores)",
+    )[0][0]
+    assert live_last_day == last_day_scored
+    changes = _rows(warehouse_file, "select count(*) from risk.enforcement_decisions")[0][0]
+    assert changes >= keys  # every row's current decision was recorded in the history
+
+
+def test_rescoring_and_resyncing_a_day_changes_nothing(pipeline_run, tmp_path, monkeypatch):
+    from orchestration.definitions import defs
+    from orchestration.lib.resources import MlflowResource, WarehouseResource
+
+    data = tmp_path / "data"
+    shutil.copytree(pipeline_run.data, data)
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(data))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    path = data / "warehouse.duckdb"
+    day = str(_rows(path, "select max(as_of_date) from risk.account_risk_scores")[0][0])
+    columns = [
+        c
+        for (c,) in _rows(
+            path, "select column_name from information_schema.columns where table_name = 'account_risk_scores'"
+        )
+    ]
+    stable = ", ".join(c for c in columns if c not in SCORE_COLUMNS_THAT_MAY_CHANGE)
+    scores_before = _rows(path, f"select {stable} from risk.account_risk_scores order by as_of_date, account_id")
+    sync_before = _rows(path, "select * from risk.enforcement_sync order by sync_key")
+    history_before = _rows(path, "select count(*) from risk.enforcement_decisions")
+
+    result = defs.resolve_job_def("score").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"warehouse": WarehouseResource(engine="duckdb", duckdb_path=str(path)), "mlflow": MlflowResource()},
+        partition_key=day,
+    )
+
+    assert result.success
+    assert (
+        _rows(path, f"select {stable} from risk.account_risk_scores order by as_of_date, account_id") == scores_before
+    )
+    assert _rows(path, "select * from risk.enforcement_sync order by sync_key") == sync_before
+    assert _rows(path, "select count(*) from risk.enforcement_decisions") == history_before
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert (
+        checks["population_matches_features"] and checks["no_missing_scores"] and checks["scores_within_unit_interval"]
+    )

@@ -10,7 +10,6 @@ markdown page for people choosing or reviewing features, and `--check` keeps the
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import sys
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from ml.generated_doc import display, table_cell, write_or_check
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,6 @@ def load_feature_columns(models_yml: Path, model: str = FEATURE_MODEL) -> list[F
     return columns
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_feature_catalog(models_yml: Path) -> str:
     """The markdown catalog of the feature mart: one table per family, columns in yml order."""
     columns = load_feature_columns(models_yml)
@@ -150,15 +147,8 @@ def render_feature_catalog(models_yml: Path) -> str:
             "| column | window | unit | description |",
             "| --- | --- | --- | --- |",
         ]
-        lines += [f"| `{c.name}` | {c.window} | {c.unit} | {_cell(c.description)} |" for c in members]
+        lines += [f"| `{c.name}` | {c.window} | {c.unit} | {table_cell(c.description)} |" for c in members]
     return "\n".join(lines) + "\n"
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def main(
@@ -167,36 +157,14 @@ def main(
     models_yml: Path = DEFAULT_MODELS_YML,
     output: Path = DEFAULT_OUTPUT,
 ) -> int:
-    """Write the catalog, or with `--check` return 1 if the file on disk differs from it."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ml.features.catalog",
-        description=f"Render {_display(output)} from {_display(models_yml)}.",
+    """Write the page, or with `--check` return 1 if the file on disk differs from it."""
+    return write_or_check(
+        argv,
+        prog="ml.features.catalog",
+        output=output,
+        sources=display(models_yml),
+        render=lambda: render_feature_catalog(models_yml),
     )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if the file on disk is not what would be generated",
-    )
-    args = parser.parse_args(argv)
-
-    expected = render_feature_catalog(models_yml)
-    if args.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else None
-        if current != expected:
-            state = "is missing" if current is None else "is out of date"
-            log.error(
-                "%s %s: it does not match %s. Run `uv run python -m ml.features.catalog` and commit the result.",
-                _display(output),
-                state,
-                _display(models_yml),
-            )
-            return 1
-        log.info("%s is up to date.", _display(output))
-        return 0
-
-    output.write_text(expected, encoding="utf-8")
-    log.info("Wrote %s.", _display(output))
-    return 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ or plural noun ("1 card", "3 cards") and `{x:usd}` renders dollars ("$1,250"). A
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import math
@@ -32,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.features.catalog import DEFAULT_MODELS_YML, MODELS_YML_IN_PROJECT, PROJECT_ROOT, load_feature_columns
+from ml.features.catalog import DEFAULT_MODELS_YML, MODELS_YML_IN_PROJECT, load_feature_columns
+from ml.generated_doc import display, table_cell, write_or_check
 from ml.train.dataset import model_feature_columns
 
 log = logging.getLogger(__name__)
@@ -656,10 +656,6 @@ def validate_vocabulary(features: list[str], vocabulary: Mapping[str, Reason] = 
         raise ValueError("reason vocabulary:\n  " + "\n  ".join(problems))
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 INTRODUCTION = (
     "Each scored account carries up to three reasons: the features whose TreeSHAP contributions push "
     "its raw score up the most, largest first. Only strictly positive contributions count, and of "
@@ -723,15 +719,8 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
                 examples.append(f"If unknown: {reason_text(feature, {**row, feature: math.nan})}")
             column = described[feature]
             meaning = f"({column.window}, {column.unit}) {column.description}"
-            lines.append(f"| `{code}` | `{feature}` | {_cell('<br>'.join(examples))} | {_cell(meaning)} |")
+            lines.append(f"| `{code}` | `{feature}` | {table_cell('<br>'.join(examples))} | {table_cell(meaning)} |")
     return "\n".join(lines) + "\n"
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def main(
@@ -740,35 +729,14 @@ def main(
     models_yml: Path = DEFAULT_MODELS_YML,
     output: Path = DEFAULT_OUTPUT,
 ) -> int:
-    """Write the reason-code page, or with `--check` return 1 if the file on disk differs from it."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ml.score.reasons",
-        description=f"Render {_display(output)} from the reason vocabulary and {_display(models_yml)}.",
+    """Write the page, or with `--check` return 1 if the file on disk differs from it."""
+    return write_or_check(
+        argv,
+        prog="ml.score.reasons",
+        output=output,
+        sources=f"the reason vocabulary and {display(models_yml)}",
+        render=lambda: render_reason_codes(models_yml),
     )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if the file on disk is not what would be generated",
-    )
-    args = parser.parse_args(argv)
-
-    expected = render_reason_codes(models_yml)
-    if args.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else None
-        if current != expected:
-            state = "is missing" if current is None else "is out of date"
-            log.error(
-                "%s %s: it does not match the vocabulary. Run `uv run python -m ml.score.reasons` and commit it.",
-                _display(output),
-                state,
-            )
-            return 1
-        log.info("%s is up to date.", _display(output))
-        return 0
-
-    output.write_text(expected, encoding="utf-8")
-    log.info("Wrote %s.", _display(output))
-    return 0
 
 
 if __name__ == "__main__":

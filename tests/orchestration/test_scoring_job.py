@@ -105,3 +105,30 @@ def test_rescoring_and_resyncing_a_day_changes_nothing(pipeline_run, tmp_path, m
     assert (
         checks["population_matches_features"] and checks["no_missing_scores"] and checks["scores_within_unit_interval"]
     )
+
+
+def test_the_daily_job_ingests_builds_scores_and_syncs_a_day(pipeline_run, tmp_path, monkeypatch):
+    """What `daily_schedule` launches: one partitioned run of ingest -> dbt -> features -> scores -> sync."""
+    from orchestration.definitions import defs
+    from orchestration.lib.resources import MlflowResource, WarehouseResource
+
+    data = tmp_path / "data"
+    shutil.copytree(pipeline_run.data, data)
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(data))
+    monkeypatch.setenv("VIGIL_LANDING_DIR", str(pipeline_run.landing))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    path = data / "warehouse.duckdb"
+    day = str(_rows(path, "select max(as_of_date) from marts.fct_account_features_daily")[0][0])
+
+    result = defs.resolve_job_def("daily").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"warehouse": WarehouseResource(engine="duckdb", duckdb_path=str(path)), "mlflow": MlflowResource()},
+        partition_key=day,
+    )
+
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"ingest/file_ledger", "marts/fct_account_features_daily", "risk/account_risk_scores"} <= materialized
+    assert "risk/enforcement_sync" in materialized
+    applied = _rows(path, "select max(as_of_date), count(*) from risk.enforcement_sync_runs")[0]
+    assert str(applied[0]) == day

@@ -99,32 +99,28 @@ def main(argv: list[str] | None = None) -> int:
     from orchestration.definitions import defs
 
     instance = dg.DagsterInstance.get()
-    results = [defs.resolve_job_def("ingest_and_stage").execute_in_process(instance=instance, raise_on_error=False)]
+
+    def run(job: str, days: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
+        """One job run, over a range of as-of partitions when `days` is given."""
+        tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]}
+        return defs.resolve_job_def(job).execute_in_process(
+            instance=instance, raise_on_error=False, tags=tags if days else None
+        )
+
+    results = [run("ingest_and_stage")]
     if results[-1].success:
         for start, end in _feature_chunks(warehouse_from_env(read_only=True)):
             log.info("building features for %s .. %s", start, end)
-            results.append(
-                defs.resolve_job_def("features_daily").execute_in_process(
-                    instance=instance,
-                    raise_on_error=False,
-                    tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
-                )
-            )
+            results.append(run("features_daily", (start, end)))
             if not results[-1].success:
                 break
     if all(r.success for r in results):
-        results.append(defs.resolve_job_def("retrain").execute_in_process(instance=instance, raise_on_error=False))
+        results.append(run("retrain"))
     if all(r.success for r in results):
         last_day = _feature_chunks(warehouse_from_env(read_only=True))[-1][1]
         first_day = str(date.fromisoformat(last_day) - timedelta(days=DEMO_SCORED_DAYS - 1))
         log.info("scoring %s .. %s", first_day, last_day)
-        results.append(
-            defs.resolve_job_def("score").execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
-            )
-        )
+        results.append(run("score", (first_day, last_day)))
     succeeded = all(r.success for r in results)
 
     checks = [c for r in results for c in r.get_asset_check_evaluations()]

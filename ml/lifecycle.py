@@ -18,7 +18,7 @@ from ml.evaluate.baselines import STARTER_RULES, fit_logistic_baseline, logistic
 from ml.evaluate.report import BlockReport, ScoredModel, evaluate_block
 from ml.gate import GateConfig, GateDecision, decide_promotion
 from ml.policy import DecisionPolicy, PolicyCosts, choose_policy
-from ml.registry import CHALLENGER, CHAMPION, ModelRegistry
+from ml.registry import CHALLENGER, CHAMPION, ModelRegistry, RegisteredModel
 from ml.train.model import RiskModel, TrainConfig, train_risk_model
 from ml.train.training_set import TrainingSet
 
@@ -108,9 +108,9 @@ def evaluate_challenger(
     features = training_set.features
     logistic = fit_logistic_baseline(train, features, seed=seed)
     scores = {"rules": rules_score(test, STARTER_RULES), "logistic": logistic_score(logistic, test, features)}
-    models = {"challenger": ScoredModel(challenger.model.predict_proba(test), challenger.policy)}
+    models = {"challenger": _scored(challenger, test)}
     if champion is not None and champion.version != challenger.version:
-        models["champion"] = ScoredModel(champion.model.predict_proba(test), champion.policy)
+        models["champion"] = _scored(champion, test)
     extra = {} if min_segment_good_rows is None else {"min_good_rows": min_segment_good_rows}
     report = evaluate_block(test, scores, models, review_capacity, ground_truth, **extra)
 
@@ -152,6 +152,11 @@ def evaluate_challenger(
     )
 
 
+def _scored(registered: RegisteredModel, frame: pd.DataFrame) -> ScoredModel:
+    raw = registered.model.predict_raw(frame)
+    return ScoredModel(raw=raw, probability=registered.model.calibration.predict(raw), policy=registered.policy)
+
+
 def _write_plots(
     folder: Path, test: pd.DataFrame, scores: dict[str, np.ndarray], models: dict[str, ScoredModel], model: RiskModel
 ) -> list[Path]:
@@ -160,7 +165,9 @@ def _write_plots(
     challenger = models["challenger"]
     sample = test.sample(n=min(SHAP_SAMPLE_ROWS, len(test)), random_state=0)
     return [
-        plots.pr_and_roc_curves(labels, {**probabilities, **scores}, folder / "pr_roc_curves.png"),
+        plots.pr_and_roc_curves(
+            labels, {**{name: m.raw for name, m in models.items()}, **scores}, folder / "pr_roc_curves.png"
+        ),
         plots.calibration_plot(labels, {**probabilities, "logistic": scores["logistic"]}, folder / "calibration.png"),
         plots.score_distributions(
             labels,

@@ -102,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(job: str, days: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
         """One job run, over a range of as-of partitions when `days` is given."""
-        tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]}
-        return defs.resolve_job_def(job).execute_in_process(
-            instance=instance, raise_on_error=False, tags=tags if days else None
+        tags = (
+            {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]}
+            if days
+            else None
         )
+        return defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, tags=tags)
 
     results = [run("ingest_and_stage")]
     if results[-1].success:

@@ -29,15 +29,23 @@ def top_k_per_day(frame: pd.DataFrame, score: str, k: int, day: str = "as_of_dat
     return (rank < k).reindex(frame.index)
 
 
-def score_metrics(frame: pd.DataFrame, score: str, review_capacity: int, label: str = "is_bad") -> dict[str, float]:
+def score_metrics(
+    frame: pd.DataFrame, score: str, review_capacity: int, label: str = "is_bad", probability: str | None = None
+) -> dict[str, float]:
     """Ranking, capacity-bound recall/precision, false-positive rate among good accounts in the
-    queue, and calibration for one score column of a labelled block."""
-    y, p = frame[label].astype(int).to_numpy(), frame[score].to_numpy(float)
+    queue, and calibration for one score column of a labelled block.
+
+    `probability` (default: the score itself) is what Brier and calibration error judge; a
+    calibrated model ranks by its raw score, which orders accounts that isotonic calibration
+    ties on one step.
+    """
+    y, p = frame[label].astype(int).to_numpy(), frame[probability or score].to_numpy(float)
+    ranking = frame[score].to_numpy(float)
     queued = top_k_per_day(frame, score, review_capacity).to_numpy()
     bad, good = y == 1, y == 0
     return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "average_precision": float(average_precision_score(y, p)),
+        "roc_auc": float(roc_auc_score(y, ranking)),
+        "average_precision": float(average_precision_score(y, ranking)),
         "recall_at_capacity": float(queued[bad].mean()) if bad.any() else float("nan"),
         "precision_at_capacity": float(y[queued].mean()) if queued.any() else float("nan"),
         "fpr_at_capacity": float(queued[good].mean()) if good.any() else float("nan"),

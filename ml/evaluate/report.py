@@ -23,8 +23,10 @@ GROUND_TRUTH_FILE = "accounts.parquet"
 
 @dataclass(frozen=True)
 class ScoredModel:
-    """A calibrated model's test-block probabilities and the policy that bands them."""
+    """A calibrated model on the test block: its raw score ranks (isotonic calibration ties
+    accounts on each step), its probability is judged for calibration and banded by its policy."""
 
+    raw: np.ndarray
     probability: np.ndarray
     policy: DecisionPolicy
 
@@ -110,9 +112,11 @@ def evaluate_block(
     frame = test.copy()
     if ground_truth is not None:
         frame = frame.merge(ground_truth, on="account_id", how="left", validate="many_to_one")
-    everything = {**scores, **{name: m.probability for name, m in models.items()}}
+    everything = {**scores, **{name: m.raw for name, m in models.items()}}
     for name, values in everything.items():
         frame[f"score__{name}"] = values
+    for name, model in models.items():
+        frame[f"probability__{name}"] = model.probability
     report = BlockReport(
         metrics={},
         segment_fpr={},
@@ -123,13 +127,14 @@ def evaluate_block(
     masks = segments(frame, min_good_rows)
     for name in everything:
         column = f"score__{name}"
-        report.metrics[name] = score_metrics(frame, column, review_capacity)
+        probability = f"probability__{name}" if name in models else None
+        report.metrics[name] = score_metrics(frame, column, review_capacity, probability=probability)
         if "abuse_type" in frame:
             queued = top_k_per_day(frame, column, review_capacity)
             report.recall_by_abuse_type[name] = recall_by_group(frame, queued, "abuse_type")
     good = ~frame["is_bad"].astype(bool)
     for name, model in models.items():
-        column = f"score__{name}"
+        column = f"probability__{name}"
         policy = model.policy
         acted = pd.Series(model.probability >= policy.review_threshold, index=frame.index)
         report.metrics[name]["fpr_at_block_threshold"] = float(

@@ -54,3 +54,20 @@ def test_false_positive_rates_per_segment_and_recall_per_abuse_type():
     recall = recall_by_group(block, flagged, "abuse_type")
     assert fpr == {"new": pytest.approx(1 / 2), "tenured": pytest.approx(1 / 3)}
     assert recall == {"payment_fraud": 1.0, "seller_scam": 0.5}
+
+
+def test_a_calibrated_model_ranks_by_its_raw_score_and_is_judged_on_its_probability():
+    frame = pd.DataFrame(
+        {
+            "as_of_date": ["d"] * 6,
+            "account_id": list("abcdef"),
+            "raw": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+            "probability": [0.5, 0.5, 0.5, 0.1, 0.1, 0.1],  # isotonic steps tie the top three
+            "is_bad": [True, False, False, True, False, False],
+        }
+    )
+    m = score_metrics(frame, "raw", review_capacity=1, probability="probability")
+    tied = score_metrics(frame, "probability", review_capacity=1)
+    assert m["average_precision"] > tied["average_precision"]
+    assert m["recall_at_capacity"] == 0.5  # "a" leads the raw ranking
+    assert m["brier"] == tied["brier"]  # judged on the same probabilities

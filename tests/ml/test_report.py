@@ -50,7 +50,7 @@ def test_every_score_is_compared_and_models_get_policy_outcomes_and_segment_rate
     report = evaluate_block(
         frame,
         scores={"rules": rng.random(len(frame))},
-        models={"challenger": ScoredModel(signal, _policy(0.4, 0.9))},
+        models={"challenger": ScoredModel(signal, signal, _policy(0.4, 0.9))},
         review_capacity=10,
         ground_truth=truth,
         min_good_rows=100,
@@ -74,7 +74,7 @@ def test_flat_metrics_have_mlflow_safe_names_and_no_nan():
     report = evaluate_block(
         frame,
         scores={},
-        models={"challenger": ScoredModel(np.full(len(frame), 0.01), _policy(0.5, 0.9))},
+        models={"challenger": ScoredModel(np.full(len(frame), 0.01), np.full(len(frame), 0.01), _policy(0.5, 0.9))},
         review_capacity=10,
         min_good_rows=100,
     )

@@ -1,67 +1,9 @@
 -- Login and takeover signals per account per day (the day each login became knowable).
 with
 
-logins as (
-
-    select * from {{ ref('stg_marketplace__logins') }}
-
-),
-
-entities as (
-
-    select * from {{ ref('int_account_entities') }}
-
-),
-
-account_first_seen as (
-
-    select * from {{ ref('int_account_first_seen') }}
-
-),
-
-dated_logins as (
-
-    select
-        login_id,
-        account_id,
-        device_id,
-        ip_hash,
-        ip_country_code,
-        is_successful,
-        {{ visible_date('occurred_at', 'first_loaded_at') }} as activity_date
-    from logins
-
-),
-
 flagged_logins as (
 
-    -- A device or country is new on the day the account was first seen with it, unless that
-    -- is the account's own first day (its signup device and country are never "new").
-    select
-        dated_logins.*,
-        coalesce(
-            dated_logins.is_successful
-            and devices.first_seen_date = dated_logins.activity_date
-            and devices.first_seen_date > account_first_seen.first_seen_date,
-            false
-        ) as is_new_device,
-        coalesce(
-            dated_logins.is_successful
-            and countries.first_seen_date = dated_logins.activity_date
-            and countries.first_seen_date > account_first_seen.first_seen_date,
-            false
-        ) as is_new_country
-    from dated_logins
-    left join account_first_seen
-        on account_first_seen.account_id = dated_logins.account_id
-    left join entities as devices
-        on devices.account_id = dated_logins.account_id
-        and devices.entity_type = 'device'
-        and devices.entity_id = dated_logins.device_id
-    left join entities as countries
-        on countries.account_id = dated_logins.account_id
-        and countries.entity_type = 'country'
-        and countries.entity_id = dated_logins.ip_country_code
+    select * from {{ ref('int_logins_flagged') }}
 
 ),
 
@@ -84,7 +26,7 @@ per_day as (
 device_occurrences as (
 
     select distinct account_id, device_id as entity_id, activity_date
-    from dated_logins
+    from flagged_logins
     where is_successful
 
 ),
@@ -92,7 +34,7 @@ device_occurrences as (
 ip_occurrences as (
 
     select distinct account_id, ip_hash as entity_id, activity_date
-    from dated_logins
+    from flagged_logins
     where is_successful
 
 ),

@@ -158,20 +158,31 @@ class ModelRegistry:
         self.client.set_registered_model_alias(self.model_name, CHALLENGER, version)
         return version
 
-    def version_of(self, alias: str) -> str | None:
+    def _by_alias(self, alias: str):
+        """The ModelVersion behind `alias`, None when the model or the alias does not exist;
+        any other failure (a locked store, a server error) is raised, never read as "no model"."""
         try:
-            return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
-        except MlflowException:
-            return None
+            return self.client.get_model_version_by_alias(self.model_name, alias)
+        except MlflowException as error:
+            missing_model = error.error_code == "RESOURCE_DOES_NOT_EXIST"
+            missing_alias = error.error_code == "INVALID_PARAMETER_VALUE" and f"alias {alias} not found" in str(error)
+            if missing_model or missing_alias:
+                return None
+            raise
+
+    def version_of(self, alias: str) -> str | None:
+        version = self._by_alias(alias)
+        return None if version is None else str(version.version)
 
     def load(self, alias: str) -> RegisteredModel | None:
         """The version behind `alias` (e.g. `champion`), or None when the alias is not set."""
-        try:
-            version = self.client.get_model_version_by_alias(self.model_name, alias)
-        except MlflowException:
+        version = self._by_alias(alias)
+        if version is None:
             return None
         self.activate()
-        pyfunc = mlflow.pyfunc.load_model(self.model_uri(alias)).unwrap_python_model()
+        # By version, not by alias again: a promotion in between must not mix two versions.
+        uri = f"models:/{self.model_name}/{version.version}"
+        pyfunc = mlflow.pyfunc.load_model(uri).unwrap_python_model()
         return RegisteredModel(
             model=pyfunc.model,
             policy=pyfunc.policy,

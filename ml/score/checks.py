@@ -18,6 +18,10 @@ class BandJumpBound:
     absolute: float = 0.002  # 0.2 percentage points, so tiny bands do not alert on noise
 
 
+# Beyond this a day's bands are not believable (a broken feature, a wrong model): stop the sync.
+IMPLAUSIBLE_JUMP = BandJumpBound(relative=3.0, absolute=0.01)
+
+
 def band_rates(scores: pd.DataFrame) -> dict[str, float]:
     counts = scores["band"].value_counts()
     total = max(len(scores), 1)

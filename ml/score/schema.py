@@ -40,7 +40,6 @@ SYNC_COLUMNS = (
     ("score", "float"),
     *REASON_COLUMNS,
     *MODEL_COLUMNS,
-    ("as_of_date", "date"),
     ("effective_from", "date"),
     ("updated_at", "timestamp"),
     ("is_tombstone", "boolean"),

@@ -9,6 +9,7 @@ row-by-row inserts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -42,7 +43,7 @@ _ARROW = {
 
 def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     """The frame typed as the risk table it is written to (columns in table order)."""
-    columns = TABLE_COLUMNS.get(table) or TABLE_COLUMNS[SYNC_TABLE]
+    columns = TABLE_COLUMNS[table]
     schema = pa.schema([(name, _ARROW[kind]) for name, kind in columns])
     return pa.Table.from_pandas(frame[[name for name, _ in columns]], schema=schema, preserve_index=False)
 
@@ -75,19 +76,37 @@ def read_scores(warehouse: Warehouse, day: date) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def read_sync(warehouse: Warehouse) -> tuple[pd.DataFrame, date | None]:
-    """The current sync rows and the last as-of day applied to them (None before the first)."""
+@dataclass(frozen=True)
+class SyncState:
+    current: pd.DataFrame  # the sync table's rows
+    last_day: date | None  # the watermark: the last as-of day applied (None before the first)
+    runs_applied: int  # sync runs so far: apply_sync refuses if another run landed in between
+
+
+def read_sync(warehouse: Warehouse) -> SyncState:
     with warehouse.session() as session:
         current = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SYNC_TABLE}").to_pandas()
-        last = session.fetch_arrow(f"select max(as_of_date) as last_day from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}")
-    return current, last.to_pylist()[0]["last_day"]
+        runs = session.fetch_arrow(
+            f"select max(as_of_date) as last_day, count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}"
+        ).to_pylist()[0]
+    return SyncState(current, runs["last_day"], int(runs["n"]))
 
 
 def apply_sync(
-    warehouse: Warehouse, diff: SyncDiff, day: date, accounts_scored: int, applied_at: datetime, run_id: str
+    warehouse: Warehouse,
+    diff: SyncDiff,
+    day: date,
+    accounts_scored: int,
+    applied_at: datetime,
+    run_id: str,
+    runs_applied: int,
 ) -> None:
     """Stage the changed rows, upsert them into the sync table, append their history and the
-    watermark: all or nothing."""
+    watermark: all or nothing.
+
+    `runs_applied` is what `read_sync` saw when the diff was computed: if another sync run has
+    landed since, the diff is stale and nothing is written.
+    """
     # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
     # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
     # transaction (it writes to its own catalog database), and the tests must cover this SQL.
@@ -106,9 +125,17 @@ def apply_sync(
         ]
     )
     with warehouse.session() as session, session.transaction():
+        # The first write takes the staging table's lock, so a concurrent sync waits here and
+        # then sees the other run's watermark row.
         session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
+        landed = session.fetch_arrow(f"select count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
+        if int(landed) != runs_applied:
+            raise RuntimeError(
+                f"another sync run landed while the diff for {day} was computed ({runs_applied} -> {landed} runs):"
+                " nothing written; run it again"
+            )
         if diff.changed:
-            session.append_arrow(RISK_SCHEMA, CHANGES_TABLE, to_arrow(diff.upserts, SYNC_TABLE))
+            session.append_arrow(RISK_SCHEMA, CHANGES_TABLE, to_arrow(diff.upserts, SYNC_TABLE))  # same columns
             session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
             session.execute(f"insert into {target} ({names}) select {names} from {staged}")
             session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")

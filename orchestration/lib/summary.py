@@ -106,8 +106,8 @@ def scoring_summary(warehouse: Warehouse, examples: int = 3) -> list[str]:
             ).to_pylist()
             top = s.fetch_arrow(
                 "select account_id, decision, score, effective_from, reason_text_1, reason_text_2, reason_text_3"
-                " from risk.enforcement_sync where not is_tombstone order by score desc, account_id"
-                f" limit {int(examples)}"
+                " from risk.enforcement_sync where not is_tombstone and decision <> 'none'"
+                f" order by score desc, account_id limit {int(examples)}"
             ).to_pylist()
             history = s.fetch_arrow("select count(*) as n from risk.enforcement_decisions").to_pylist()[0]["n"]
         except Exception:  # scoring not run (yet)
@@ -121,7 +121,7 @@ def scoring_summary(warehouse: Warehouse, examples: int = 3) -> list[str]:
         "sync:     risk.enforcement_sync "
         + ", ".join(f"{r['decision']} {r['n']:,}" for r in sync)
         + f"; {history:,} decision changes in risk.enforcement_decisions",
-        "highest-risk accounts in the sync table:",
+        "examples from the sync table (flagged accounts, highest score when the decision was set):",
     ]
     for row in top:
         lines.append(

@@ -62,3 +62,16 @@ def test_a_tracking_server_from_the_environment_wins_over_the_local_store(tmp_pa
     monkeypatch.setenv("MLFLOW_TRACKING_URI", local_tracking_uri(tmp_path / "elsewhere"))
     registry = ModelRegistry.from_env(tmp_path)
     assert registry.tracking_uri.endswith("elsewhere/mlflow/mlflow.db") and registry.artifact_root is None
+
+
+def test_a_store_failure_is_raised_not_read_as_no_model(tmp_path, monkeypatch):
+    from mlflow.exceptions import MlflowException
+
+    registry = ModelRegistry.from_env(tmp_path)
+
+    def locked(name, alias):
+        raise MlflowException("(sqlite3.OperationalError) database is locked", error_code="INTERNAL_ERROR")
+
+    monkeypatch.setattr(registry.client, "get_model_version_by_alias", locked)
+    with pytest.raises(MlflowException, match="database is locked"):
+        registry.load(CHAMPION)

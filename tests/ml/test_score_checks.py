@@ -40,3 +40,15 @@ def test_a_missing_or_duplicated_account_fails_the_population_check():
 def test_a_jump_in_the_block_rate_alerts():
     ok, detail = band_rates_stable(band_rates(_scores(block=30)), band_rates(_scores(block=5)))
     assert not ok and detail.startswith("block 0.50% -> 3.00%")
+
+
+def test_an_implausible_jump_is_told_apart_from_an_alert():
+    from ml.score.checks import IMPLAUSIBLE_JUMP
+
+    alert = band_rates_stable(band_rates(_scores(block=12)), band_rates(_scores(block=5)))
+    implausible = band_rates_stable(band_rates(_scores(block=80)), band_rates(_scores(block=5)), IMPLAUSIBLE_JUMP)
+    assert (
+        not alert[0]
+        and band_rates_stable(band_rates(_scores(block=12)), band_rates(_scores(block=5)), IMPLAUSIBLE_JUMP)[0]
+    )
+    assert not implausible[0]

@@ -39,9 +39,9 @@ def warehouse(request, tmp_path):
 
 
 def _sync_step(warehouse, day: date, scores: pd.DataFrame) -> None:
-    current, _ = store.read_sync(warehouse)
-    diff = diff_sync(current, scores, day, NOW, "r")
-    store.apply_sync(warehouse, diff, day, len(scores), NOW, "r")
+    state = store.read_sync(warehouse)
+    diff = diff_sync(state.current, scores, day, NOW, "r")
+    store.apply_sync(warehouse, diff, day, len(scores), NOW, "r", state.runs_applied)
 
 
 def _table(warehouse, sql: str) -> list[dict]:
@@ -75,8 +75,9 @@ def test_scores_for_another_day_are_refused(warehouse):
 
 def test_the_sync_table_merges_changes_tombstones_and_keeps_history(warehouse):
     store.prepare(warehouse)
-    _sync_step(warehouse, DAY1, _scores(DAY1, {"a": "allow", "b": "review", "c": "block"}))
-    _sync_step(warehouse, DAY2, _scores(DAY2, {"a": "block", "b": "review"}))  # a escalates, c leaves
+    # a escalates; c (blocked) and d (in review) leave the scored population.
+    _sync_step(warehouse, DAY1, _scores(DAY1, {"a": "allow", "b": "review", "c": "block", "d": "review"}))
+    _sync_step(warehouse, DAY2, _scores(DAY2, {"a": "block", "b": "review"}))
     before = _table(warehouse, "select * from risk.enforcement_sync order by sync_key")
 
     _sync_step(warehouse, DAY2, _scores(DAY2, {"a": "block", "b": "review"}))  # the same day again
@@ -87,7 +88,8 @@ def test_the_sync_table_merges_changes_tombstones_and_keeps_history(warehouse):
     assert current == {
         "a": ("block", "2026-07-02", False),
         "b": ("review", "2026-07-01", False),
-        "c": ("removed", "2026-07-02", True),
+        "c": ("block", "2026-07-01", True),  # going quiet never lifts a block
+        "d": ("removed", "2026-07-02", True),
     }
     history = _table(
         warehouse,
@@ -98,15 +100,32 @@ def test_the_sync_table_merges_changes_tombstones_and_keeps_history(warehouse):
         ("a", "none", None),
         ("b", "review", None),
         ("c", "block", None),
+        ("d", "review", None),
         ("a", "block", "none"),
-        ("c", "removed", "block"),
+        ("c", "block", "block"),
+        ("d", "removed", "review"),
     ]
     runs = _table(
         warehouse, "select as_of_date, changed, tombstoned from risk.enforcement_sync_runs order by applied_at"
     )
     assert [(str(r["as_of_date"]), r["changed"], r["tombstoned"]) for r in runs] == [
-        ("2026-07-01", 3, 0),
-        ("2026-07-02", 2, 1),
+        ("2026-07-01", 4, 0),
+        ("2026-07-02", 3, 2),
         ("2026-07-02", 0, 0),
     ]
     assert _table(warehouse, "select count(*) as n from risk.enforcement_sync_changes") == [{"n": 0}]
+
+
+def test_a_sync_computed_before_another_run_landed_writes_nothing(warehouse):
+    store.prepare(warehouse)
+    stale = store.read_sync(warehouse)
+    _sync_step(warehouse, DAY1, _scores(DAY1, {"a": "allow", "b": "block"}))  # another run lands
+    diff = diff_sync(stale.current, _scores(DAY2, {"a": "review", "b": "block"}), DAY2, NOW, "late")
+
+    with pytest.raises(RuntimeError, match="another sync run landed"):
+        store.apply_sync(warehouse, diff, DAY2, 2, NOW, "late", stale.runs_applied)
+
+    assert _table(warehouse, "select count(*) as n from risk.enforcement_sync_runs") == [{"n": 1}]
+    assert _table(warehouse, "select decision from risk.enforcement_sync where sync_key = 'a'") == [
+        {"decision": "none"}
+    ]

@@ -61,7 +61,7 @@ def test_the_same_scores_again_change_nothing():
 
 
 def test_an_account_that_leaves_the_population_gets_a_tombstone_and_can_come_back():
-    current = _apply(EMPTY, diff_sync(EMPTY, _scores({"a": "allow", "b": "block"}), date(2026, 7, 1), NOW, "r1"))
+    current = _apply(EMPTY, diff_sync(EMPTY, _scores({"a": "allow", "b": "review"}), date(2026, 7, 1), NOW, "r1"))
 
     gone = diff_sync(current, _scores({"a": "allow"}, date(2026, 7, 2)), date(2026, 7, 2), NOW, "r2")
     current = _apply(current, gone)
@@ -69,13 +69,35 @@ def test_an_account_that_leaves_the_population_gets_a_tombstone_and_can_come_bac
     assert gone.tombstoned == 1
     tomb = current.set_index("account_id").loc["b"]
     assert tomb["decision"] == TOMBSTONE and tomb["is_tombstone"] and pd.isna(tomb["score"])
-    assert gone.decisions.iloc[0][["decision", "previous_decision"]].tolist() == [TOMBSTONE, "block"]
+    assert tomb["effective_from"] == date(2026, 7, 2)
+    assert gone.decisions.iloc[0][["decision", "previous_decision"]].tolist() == [TOMBSTONE, "review"]
     # A tombstone is not tombstoned twice...
     assert diff_sync(current, _scores({"a": "allow"}, date(2026, 7, 3)), date(2026, 7, 3), NOW, "r3").changed == 0
     # ...and an account that comes back gets a live row again.
     back = diff_sync(current, _scores({"a": "allow", "b": "review"}, date(2026, 7, 4)), date(2026, 7, 4), NOW, "r4")
     assert back.upserts.set_index("account_id").loc["b", "is_tombstone"] == False  # noqa: E712
     assert back.decisions.iloc[0]["previous_decision"] == TOMBSTONE
+
+
+def test_a_blocked_account_that_goes_quiet_stays_blocked():
+    current = _apply(EMPTY, diff_sync(EMPTY, _scores({"a": "allow", "b": "block"}), date(2026, 7, 1), NOW, "r1"))
+
+    gone = diff_sync(current, _scores({"a": "allow"}, date(2026, 7, 2)), date(2026, 7, 2), NOW, "r2")
+
+    row = gone.upserts.set_index("account_id").loc["b"]
+    assert row["decision"] == "block" and row["is_tombstone"] and row["score"] == 0.6
+    assert row["effective_from"] == date(2026, 7, 1)  # blocked since then, not since going quiet
+
+
+def test_a_day_missing_many_live_accounts_is_refused_as_a_data_problem():
+    everyone = {f"a{i}": "allow" for i in range(200)}
+    current = _apply(EMPTY, diff_sync(EMPTY, _scores(everyone), date(2026, 7, 1), NOW, "r1"))
+    partial = {k: v for i, (k, v) in enumerate(everyone.items()) if i < 150}  # a quarter missing
+
+    with pytest.raises(ValueError, match="50 of 200 live accounts are missing"):
+        diff_sync(current, _scores(partial, date(2026, 7, 2)), date(2026, 7, 2), NOW, "r2")
+    few_gone = {k: v for i, (k, v) in enumerate(everyone.items()) if i < 195}
+    assert diff_sync(current, _scores(few_gone, date(2026, 7, 2)), date(2026, 7, 2), NOW, "r2").tombstoned == 5
 
 
 def test_a_day_with_an_account_twice_or_an_unknown_band_is_refused():

@@ -37,7 +37,7 @@ def test_the_demo_scores_every_account_of_its_days_with_the_champion(warehouse_f
         assert 0 <= low <= high <= 1 and versions == 1
     bands = dict(_rows(warehouse_file, "select band, count(*) from risk.account_risk_scores group by 1"))
     assert set(bands) <= {"allow", "review", "block"} and bands.get("block", 0) + bands.get("review", 0) > 0
-    assert "highest-risk accounts in the sync table" in pipeline_run.completed.stdout
+    assert "examples from the sync table" in pipeline_run.completed.stdout
 
 
 def test_flagged_accounts_carry_readable_reasons(warehouse_file):

@@ -54,9 +54,16 @@ class ScoringConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
     pool=WAREHOUSE_POOL,
     deps=[get_asset_key_for_model([vigil_dbt_features_daily], FEATURES_MODEL), champion_model],
+    # Blocking: scores that fail a check never reach the enforcement sync.
     check_specs=[
-        *(dg.AssetCheckSpec(name, asset=SCORES_KEY) for name in SCORE_CHECKS),
-        dg.AssetCheckSpec(BAND_CHECK, asset=SCORES_KEY, description="Review/block rates vs the previous day."),
+        *(dg.AssetCheckSpec(name, asset=SCORES_KEY, blocking=True) for name in SCORE_CHECKS),
+        dg.AssetCheckSpec(
+            BAND_CHECK,
+            asset=SCORES_KEY,
+            blocking=True,
+            description="Review/block rates vs the previous day: warns on a jump, fails (and stops the sync)"
+            " on an implausible one.",
+        ),
     ],
 )
 def account_risk_scores(
@@ -72,9 +79,13 @@ def account_risk_scores(
     store.prepare(wh)
     version = feature_version()
     failures: dict[str, list[str]] = {name: [] for name in (*SCORE_CHECKS, BAND_CHECK)}
+    implausible: list[str] = []
     rows, seconds, band_counts = 0, 0.0, {band: 0 for band in checks.BANDS}
     for day in _days(context):
         features = store.read_features(wh, day)
+        if features.empty:
+            # Scoring nothing would delete the day's scores and pass every check.
+            raise dg.Failure(f"no feature rows for {day}: build {FEATURES_MODEL} for that day first")
         started = time.perf_counter()
         scores = score_accounts(
             features,
@@ -91,17 +102,20 @@ def account_risk_scores(
         store.replace_scores(wh, day, scores)
         written = store.read_scores(wh, day)
         previous = store.read_scores(wh, day - timedelta(days=1))
+        previous_rates = checks.band_rates(previous) if len(previous) else None
+        today_rates = checks.band_rates(written)
         results = {
             "no_missing_scores": checks.no_missing_scores(written),
             "scores_within_unit_interval": checks.scores_within_unit_interval(written),
             "population_matches_features": checks.population_matches(written, len(features)),
-            BAND_CHECK: checks.band_rates_stable(
-                checks.band_rates(written), checks.band_rates(previous) if len(previous) else None
-            ),
+            BAND_CHECK: checks.band_rates_stable(today_rates, previous_rates),
         }
         for name, (passed, detail) in results.items():
             if not passed:
                 failures[name].append(f"{day}: {detail}")
+        plausible, detail = checks.band_rates_stable(today_rates, previous_rates, checks.IMPLAUSIBLE_JUMP)
+        if not plausible:
+            implausible.append(f"{day}: {detail}")
         rows += len(written)
         for band, count in written["band"].value_counts().items():
             band_counts[band] += int(count)
@@ -117,13 +131,15 @@ def account_risk_scores(
         },
     )
     for name, failed in failures.items():
+        # A band-rate jump is an alert for a human; only an implausible one stops the sync.
+        severe = name != BAND_CHECK or bool(implausible)
+        shown = implausible if name == BAND_CHECK and implausible else failed
         yield dg.AssetCheckResult(
             asset_key=SCORES_KEY,
             check_name=name,
             passed=not failed,
-            # A band-rate jump is an alert for a human, not proof the scores are wrong.
-            severity=dg.AssetCheckSeverity.WARN if name == BAND_CHECK else dg.AssetCheckSeverity.ERROR,
-            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failed[:50]) or "none")},
+            severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
+            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in shown[:50]) or "none")},
         )
 
 
@@ -144,16 +160,16 @@ def enforcement_sync(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     store.prepare(wh)
     applied, skipped, changed, tombstoned = [], [], 0, 0
     for day in _days(context):
-        current, last_day = store.read_sync(wh)
-        if last_day is not None and day < last_day:
+        state = store.read_sync(wh)
+        if state.last_day is not None and day < state.last_day:
             skipped.append(str(day))
             continue
         scores = store.read_scores(wh, day)
         if scores.empty:
             raise dg.Failure(f"no scores for {day}: materialize {SCORES_KEY.to_user_string()} for it first")
         now = datetime.now(UTC).replace(tzinfo=None)
-        diff = diff_sync(current, scores, day, now, context.run.run_id)
-        store.apply_sync(wh, diff, day, len(scores), now, context.run.run_id)
+        diff = diff_sync(state.current, scores, day, now, context.run.run_id)
+        store.apply_sync(wh, diff, day, len(scores), now, context.run.run_id, state.runs_applied)
         applied.append(str(day))
         changed += diff.changed
         tombstoned += diff.tombstoned

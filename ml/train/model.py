@@ -48,16 +48,24 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Isotonic calibration as its step points: piecewise-linear between them, clipped outside
-    (what sklearn's IsotonicRegression(out_of_bounds="clip") predicts), saved as plain JSON."""
+    """Centered isotonic calibration, saved as plain JSON points (raw score -> probability).
+
+    Plain isotonic regression is a step function: every account on a step gets the same
+    probability, so a threshold cut inside a step (the review queue at capacity) must take the
+    whole step or none of it. Centered isotonic regression keeps isotonic's fitted levels but
+    places each at the mean raw score of its block and interpolates linearly between them:
+    strictly increasing between the first and last block, clipped outside.
+    """
 
     raw: tuple[float, ...]
     probability: tuple[float, ...]
 
     @classmethod
     def fit(cls, raw_scores: np.ndarray, labels: pd.Series) -> Calibration:
+        raw_scores = np.asarray(raw_scores, float)
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_scores, labels)
-        return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+        centers = pd.Series(raw_scores).groupby(iso.predict(raw_scores)).mean()  # level -> block center
+        return cls(tuple(map(float, centers.to_numpy())), tuple(map(float, centers.index)))
 
     def predict(self, raw_scores: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(raw_scores, float), self.raw, self.probability)

@@ -108,14 +108,24 @@ def test_contributions_add_up_to_the_raw_log_odds(model):
     assert contributions["signal"].abs().mean() > contributions["noise"].abs().mean()
 
 
-def test_calibration_matches_sklearn_isotonic_regression():
+def test_centered_isotonic_calibration_is_close_to_isotonic_without_its_ties():
     from sklearn.isotonic import IsotonicRegression
 
     from ml.train.model import Calibration
 
     rng = np.random.default_rng(0)
-    raw = rng.random(3000)
-    labels = pd.Series(rng.random(3000) < raw**2)
-    expected = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels)
-    probe = np.concatenate([rng.random(500), [-1.0, 2.0]])
-    np.testing.assert_allclose(Calibration.fit(raw, labels).predict(probe), expected.predict(probe), atol=1e-12)
+    raw = rng.random(20_000)
+    labels = pd.Series(rng.random(raw.size) < raw**2)
+    calibration = Calibration.fit(raw, labels)
+    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels)
+
+    probe = np.sort(rng.uniform(calibration.raw[0], calibration.raw[-1], 5_000))
+    centered, stepped = calibration.predict(probe), isotonic.predict(probe)
+    assert np.all(np.diff(centered) >= 0) and len(np.unique(centered)) > 0.99 * len(probe)  # no steps
+    assert len(np.unique(stepped)) < 0.2 * len(probe)  # what it replaces
+    assert np.abs(centered - stepped).mean() < 0.02
+    assert abs(calibration.predict(raw).mean() - labels.mean()) < 0.01
+    assert calibration.predict(np.array([-1.0, 2.0])).tolist() == [
+        calibration.probability[0],
+        calibration.probability[-1],
+    ]

@@ -36,8 +36,8 @@ def score_metrics(
     queue, and calibration for one score column of a labelled block.
 
     `probability` (default: the score itself) is what Brier and calibration error judge; a
-    calibrated model ranks by its raw score, which orders accounts that isotonic calibration
-    ties on one step.
+    calibrated model ranks by its raw score, which also orders the accounts its calibration
+    ties (beyond the calibration's end points).
     """
     y, p = frame[label].astype(int).to_numpy(), frame[probability or score].to_numpy(float)
     ranking = frame[score].to_numpy(float)

@@ -23,8 +23,9 @@ GROUND_TRUTH_FILE = "accounts.parquet"
 
 @dataclass(frozen=True)
 class ScoredModel:
-    """A calibrated model on the test block: its raw score ranks (isotonic calibration ties
-    accounts on each step), its probability is judged for calibration and banded by its policy."""
+    """A calibrated model on the test block: its raw score ranks (calibration is flat beyond
+    its end points, so it ties the most extreme accounts), its probability is judged for
+    calibration and banded by its policy."""
 
     raw: np.ndarray
     probability: np.ndarray

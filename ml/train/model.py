@@ -152,7 +152,8 @@ def train_risk_model(
     """Fit once per weighting option and keep the one with the better validation average
     precision (ties keep no weighting: calibration is easier without reweighted scores).
 
-    Calibration (isotonic) is fitted on the validation block, which the trees never train on.
+    Calibration (centered isotonic) is fitted on the validation block, which the trees never
+    train on.
     """
     positives = float(train[label].sum())
     if positives == 0 or positives == len(train):

@@ -85,7 +85,6 @@ def evaluate_challenger(
     plot_dir: Path,
     ground_truth: pd.DataFrame | None = None,
     override_reason: str | None = None,
-    min_segment_good_rows: int | None = None,
     seed: int = TrainConfig.seed,
 ) -> EvaluationOutcome:
     """Score the test block with the challenger, the champion (if any) and the baselines fitted
@@ -111,8 +110,7 @@ def evaluate_challenger(
     models = {"challenger": _scored(challenger, test)}
     if champion is not None and champion.version != challenger.version:
         models["champion"] = _scored(champion, test)
-    extra = {} if min_segment_good_rows is None else {"min_good_rows": min_segment_good_rows}
-    report = evaluate_block(test, scores, models, review_capacity, ground_truth, **extra)
+    report = evaluate_block(test, scores, models, review_capacity, ground_truth)
 
     if champion is not None and champion.version == challenger.version:
         decision = GateDecision(False, (f"v{challenger.version} is already the champion",))

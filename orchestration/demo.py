@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, tags=tags)
 
     results = [run("ingest_and_stage")]
+    chunks = _feature_chunks(warehouse_from_env(read_only=True)) if results[-1].success else []
     if results[-1].success:
-        for start, end in _feature_chunks(warehouse_from_env(read_only=True)):
+        for start, end in chunks:
             log.info("building features for %s .. %s", start, end)
             results.append(run("features_daily", (start, end)))
             if not results[-1].success:
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if all(r.success for r in results):
         results.append(run("retrain"))
     if all(r.success for r in results):
-        last_day = _feature_chunks(warehouse_from_env(read_only=True))[-1][1]
+        last_day = chunks[-1][1]
         first_day = str(date.fromisoformat(last_day) - timedelta(days=DEMO_SCORED_DAYS - 1))
         log.info("scoring %s .. %s", first_day, last_day)
         results.append(run("score", (first_day, last_day)))

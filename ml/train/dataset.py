@@ -78,7 +78,7 @@ def load_labelled_snapshots(
     per day. Pending labels are never included: an immature snapshot is not a good one. Gap
     days are not read at all.
     """
-    wanted = [c for c in dict.fromkeys([*features, *extra_columns])]
+    wanted = list(dict.fromkeys([*features, *extra_columns]))
     selected = ", ".join(f"f.{c}" for c in wanted)
     train_days = sampled_days(split.train_start, split.train_end, train_every_n_days)
     train_list = ", ".join(f"date '{d}'" for d in train_days) or "null"

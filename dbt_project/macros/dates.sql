@@ -18,17 +18,10 @@
     ({{ dbt.datediff(start_expr, end_expr, 'second') }} / 3600.0)
 {%- endmacro %}
 
-{#- One row per day from start to end inclusive (both date expressions), as `day`.
-    A recursive CTE: portable, and the spans here are at most a few thousand days. -#}
-{% macro day_spine(start_expr, end_expr) -%}
-    with recursive spine (day) as (
-        select cast({{ start_expr }} as date)
-        union all
-        select {{ add_days('day', 1) }}
-        from spine
-        where day < cast({{ end_expr }} as date)
-    )
-    select day from spine
+{#- A date as a whole number of days since 1970-01-01: the ORDER BY of RANGE window frames,
+    whose offsets are numbers on both engines. -#}
+{% macro day_number(date_expr) -%}
+    {{ dbt.datediff("cast('1970-01-01' as date)", date_expr, 'day') }}
 {%- endmacro %}
 
 {#- Null-safe ratio: null when the denominator is zero. -#}

@@ -11,6 +11,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ml import settings
+
 
 class DuckDBSession:
     dialect = "duckdb"
@@ -58,6 +60,9 @@ class DuckDBWarehouse:
         con = duckdb.connect(str(self.path), read_only=self.read_only)
         try:
             con.execute("set TimeZone = 'UTC'")
+            con.execute(
+                f"set memory_limit = '{settings.duckdb_memory_limit()}'; set threads = {settings.duckdb_threads()}"
+            )
             yield DuckDBSession(con)
         finally:
             con.close()

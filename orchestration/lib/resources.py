@@ -29,8 +29,15 @@ class WarehouseResource(dg.ConfigurableResource):
         return DuckDBWarehouse(Path(self.duckdb_path), read_only=read_only)
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for dbt subprocesses so dbt opens the same warehouse as Python does."""
-        return {"VIGIL_DUCKDB_PATH": self.duckdb_path} if self.engine == "duckdb" else {}
+        """Environment for dbt subprocesses so dbt opens the same warehouse, with the same memory
+        cap and threads, as Python does."""
+        if self.engine != "duckdb":
+            return {}
+        return {
+            "VIGIL_DUCKDB_PATH": self.duckdb_path,
+            "VIGIL_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit(),
+            "VIGIL_DUCKDB_THREADS": str(settings.duckdb_threads()),
+        }
 
 
 class MlflowResource(dg.ConfigurableResource):

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -19,6 +20,17 @@ def ingested_duckdb(small_simulation, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     ingest_landing(DuckDBWarehouse(path), small_simulation["landing"], run_id="test", now=datetime(2027, 1, 1))
     return path
+
+
+@pytest.fixture(scope="session")
+def full_build_duckdb(ingested_duckdb, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess, dict[str, str]]:
+    """The small simulation built once from scratch with `dbt build` (every model, the feature
+    mart for every day with activity, every test): (warehouse, the dbt process, statuses)."""
+    tmp = tmp_path_factory.mktemp("dbt")
+    path = tmp / "warehouse.duckdb"
+    shutil.copy(ingested_duckdb, path)
+    done = run_dbt(["build"], tmp, {"VIGIL_DUCKDB_PATH": str(path), "VIGIL_DBT_TARGET": "local"})
+    return path, done, run_results(tmp) if (tmp / "target" / "run_results.json").exists() else {}
 
 
 def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess:

@@ -1,19 +1,12 @@
-import shutil
-
 import duckdb
 import pytest
 
 from ml.contract import TABLES
-from tests.dbt.conftest import run_dbt, run_results
 
 
 @pytest.fixture(scope="module")
-def built_duckdb(ingested_duckdb, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dbt")
-    path = tmp / "warehouse.duckdb"
-    shutil.copy(ingested_duckdb, path)
-    done = run_dbt(["build"], tmp, {"VIGIL_DUCKDB_PATH": str(path), "VIGIL_DBT_TARGET": "local"})
-    return path, done, run_results(tmp)
+def built_duckdb(full_build_duckdb):
+    return full_build_duckdb
 
 
 def test_dbt_build_and_tests_pass_on_simulated_data(built_duckdb):

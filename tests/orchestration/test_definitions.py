@@ -103,3 +103,24 @@ def test_daily_and_weekly_schedules_run_the_pipeline_jobs():
     selected = {k.to_user_string() for k in defs.resolve_job_def("daily").asset_layer.selected_asset_keys}
     assert {"ingest/file_ledger", "marts/fct_account_features_daily", "risk/account_risk_scores"} <= selected
     assert "risk/enforcement_sync" in selected
+
+
+def test_staging_and_intermediate_build_incrementally_unless_a_full_refresh_is_asked():
+    from orchestration.defs.dbt.assets import models_build_args
+
+    assert models_build_args() == ["build"]
+    assert models_build_args(full_refresh=True) == ["build", "--full-refresh"]
+
+
+def test_dbt_subprocesses_get_the_duckdb_memory_cap_and_threads(monkeypatch):
+    from orchestration.lib.resources import WarehouseResource
+
+    monkeypatch.setenv("VIGIL_DUCKDB_MEMORY_LIMIT", "3GB")
+    monkeypatch.setenv("VIGIL_DUCKDB_THREADS", "3")
+    env = WarehouseResource(engine="duckdb", duckdb_path="/tmp/w.duckdb").dbt_env()
+    assert env == {
+        "VIGIL_DUCKDB_PATH": "/tmp/w.duckdb",
+        "VIGIL_DUCKDB_MEMORY_LIMIT": "3GB",
+        "VIGIL_DUCKDB_THREADS": "3",
+    }
+    assert WarehouseResource(engine="snowflake").dbt_env() == {}

@@ -1,7 +1,8 @@
 """dbt models as Dagster assets; dbt tests appear as asset checks.
 
 Three selections of the one dbt project:
-- `vigil_dbt_models`: seeds, staging and intermediate models (rebuilt whole each run);
+- `vigil_dbt_models`: seeds, staging and intermediate models; incremental, each run processes
+  what was ingested since the last one (config `full_refresh` rebuilds them from raw);
 - `vigil_dbt_features_daily`: the point-in-time feature mart, partitioned by as-of day;
 - `vigil_dbt_labels`: labels for every feature snapshot (rebuilt whole: labels mature).
 """
@@ -19,6 +20,20 @@ from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 FEATURES_MODEL = "fct_account_features_daily"
 LABELS_MODEL = "fct_account_labels_daily"
+
+
+class DbtModelsConfig(dg.Config):
+    """Launchpad config of `vigil_dbt_models`."""
+
+    # Rebuild staging and intermediate from the raw tables instead of processing what was
+    # ingested since the last run: after a failed `is_changed_by_resend` test, or a change to
+    # the models' SQL. Feature days already built are not touched.
+    full_refresh: bool = False
+
+
+def models_build_args(full_refresh: bool = False) -> list[str]:
+    """`dbt build` for the staging and intermediate models, incremental unless asked."""
+    return ["build", "--full-refresh"] if full_refresh else ["build"]
 
 
 def feature_build_args(start_day: str, end_day: str) -> list[str]:
@@ -39,8 +54,10 @@ def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareho
     exclude=f"{FEATURES_MODEL} {LABELS_MODEL}",
     pool=WAREHOUSE_POOL,
 )
-def vigil_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from _stream_build(context, dbt, warehouse, ["build"])
+def vigil_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtModelsConfig
+):
+    yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh))
 
 
 @dbt_assets(
@@ -49,9 +66,9 @@ def vigil_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dagster_dbt_translator=translator,
     select=FEATURES_MODEL,
     partitions_def=feature_days,
-    # A backfill of many days runs as a few dbt invocations of up to a month each: one
-    # invocation per day would redo the shared work 30 times, one for all days would hold
-    # the whole account-day grid in memory at once.
+    # A backfill of many days runs as a few dbt invocations of up to a month each: each reads
+    # the tiles of its days and the 89 before them once, and its output (one row per account
+    # and day) stays a bounded size.
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
     pool=WAREHOUSE_POOL,
 )

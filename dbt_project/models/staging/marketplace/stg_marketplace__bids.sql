@@ -1,23 +1,11 @@
+{{ config(unique_key='bid_id') }}
+-- One row per bid: the newest version of each bid_id.
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'bids') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by bid_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by bid_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'bids')) }}
 
 ),
 
@@ -30,10 +18,11 @@ renamed as (
         cast(bidder_id as {{ dbt.type_string() }}) as bidder_id,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(amount_usd as decimal(12, 2)) as amount_usd,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'bid_id', ['stream_id', 'listing_id', 'bidder_id', 'occurred_at', 'amount_usd'], guarded_columns=['stream_id', 'listing_id', 'bidder_id', 'occurred_at']) }}
+
+select * from flagged

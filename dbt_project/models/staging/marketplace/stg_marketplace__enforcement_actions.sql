@@ -1,23 +1,11 @@
+{{ config(unique_key='action_id') }}
+-- One row per enforcement action: the newest version of each action_id.
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'enforcement_actions') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by action_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by action_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'enforcement_actions')) }}
 
 ),
 
@@ -30,10 +18,11 @@ renamed as (
         cast(action as {{ dbt.type_string() }}) as action,
         cast(abuse_type as {{ dbt.type_string() }}) as abuse_type,
         cast(source as {{ dbt.type_string() }}) as action_source,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'action_id', ['account_id', 'occurred_at', 'action', 'abuse_type', 'action_source'], guarded_columns=['account_id', 'occurred_at', 'action', 'abuse_type']) }}
+
+select * from flagged

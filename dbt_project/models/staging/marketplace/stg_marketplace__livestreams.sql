@@ -1,23 +1,11 @@
+{{ config(unique_key='stream_id') }}
+-- One row per show: the newest version of each stream_id.
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'livestreams') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by stream_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by stream_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'livestreams')) }}
 
 ),
 
@@ -29,10 +17,11 @@ renamed as (
         cast(started_at as {{ dbt.type_timestamp() }}) as started_at,
         cast(ended_at as {{ dbt.type_timestamp() }}) as ended_at,
         cast(category as {{ dbt.type_string() }}) as category,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'stream_id', ['seller_id', 'started_at', 'ended_at', 'category'], guarded_columns=['seller_id', 'started_at']) }}
+
+select * from flagged

@@ -1,23 +1,12 @@
+{{ config(unique_key='login_id') }}
+-- One row per login attempt: the newest version of each event_id, and when it was first loaded
+-- (the moment it became knowable).
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'logins') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by event_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by event_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'logins')) }}
 
 ),
 
@@ -31,10 +20,11 @@ renamed as (
         cast(ip_country as {{ dbt.type_string() }}) as ip_country_code,
         cast(device_id as {{ dbt.type_string() }}) as device_id,
         cast(success as {{ dbt.type_boolean() }}) as is_successful,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'login_id', ['account_id', 'occurred_at', 'ip_hash', 'ip_country_code', 'device_id', 'is_successful']) }}
+
+select * from flagged

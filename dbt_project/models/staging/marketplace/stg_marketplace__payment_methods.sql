@@ -1,23 +1,11 @@
+{{ config(unique_key='payment_method_id') }}
+-- One row per card added: the newest version of each payment_method_id.
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'payment_methods') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by payment_method_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by payment_method_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'payment_methods')) }}
 
 ),
 
@@ -30,10 +18,11 @@ renamed as (
         cast(card_fingerprint as {{ dbt.type_string() }}) as card_fingerprint,
         cast(card_country as {{ dbt.type_string() }}) as card_country_code,
         cast(card_type as {{ dbt.type_string() }}) as card_type,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'payment_method_id', ['account_id', 'added_at', 'card_fingerprint', 'card_country_code', 'card_type']) }}
+
+select * from flagged

@@ -1,23 +1,11 @@
+{{ config(unique_key='refund_id') }}
+-- One row per refund: the newest version of each refund_id.
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'refunds') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by refund_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by refund_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'refunds')) }}
 
 ),
 
@@ -29,10 +17,11 @@ renamed as (
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(amount_usd as decimal(12, 2)) as amount_usd,
         cast(reason as {{ dbt.type_string() }}) as refund_reason,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'refund_id', ['order_id', 'created_at', 'amount_usd', 'refund_reason'], guarded_columns=['order_id', 'created_at', 'refund_reason']) }}
+
+select * from flagged

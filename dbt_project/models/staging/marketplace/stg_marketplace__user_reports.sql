@@ -1,23 +1,11 @@
+{{ config(unique_key='report_id') }}
+-- One row per user report: the newest version of each report_id.
+-- Incremental: merges the raw rows ingested since the last run (macros/staging.sql).
 with
 
 source as (
 
-    select * from {{ source('marketplace', 'user_reports') }}
-
-),
-
-latest_version as (
-
-    -- The contract re-sends rows (same id, newer _loaded_at): keep the newest, and remember
-    -- when the id was first loaded, the moment it became knowable (point-in-time features).
-    select
-        *,
-        min(_loaded_at) over (partition by report_id) as _first_loaded_at
-    from source
-    qualify row_number() over (
-        partition by report_id
-        order by _loaded_at desc, _source_file desc, _source_row desc
-    ) = 1
+    {{ raw_rows_since_last_run(source('marketplace', 'user_reports')) }}
 
 ),
 
@@ -29,10 +17,11 @@ renamed as (
         cast(reported_id as {{ dbt.type_string() }}) as reported_id,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(reason as {{ dbt.type_string() }}) as report_reason,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
-        cast(_first_loaded_at as {{ dbt.type_timestamp() }}) as first_loaded_at
-    from latest_version
+        {{ staged_lineage_columns() }}
+    from source
 
-)
+),
 
-select * from renamed
+{{ newest_version_per_id('renamed', 'report_id', ['reporter_id', 'reported_id', 'occurred_at', 'report_reason']) }}
+
+select * from flagged

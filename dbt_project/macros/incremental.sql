@@ -1,0 +1,171 @@
+{#-
+    The incremental engine's shared pieces. See README.md, "Incremental feature engine".
+
+    High-water marks: every incremental model records, in `_ingested_through`, the newest raw
+    ingestion (`raw.*._ingested_at`, the warehouse's own clock, in ingestion order) its rows
+    reflect; staging models carry `ingested_at` per row. A run processes what was ingested
+    after its own mark, so a model that missed a run (a failure, a partial selection) catches
+    up on the next one. Re-processing is always safe: every model recomputes the rows it
+    touches from the current state of its inputs, never by adding to what it stored.
+-#}
+
+{#- The model's own high-water mark: the newest ingestion its stored rows reflect. -#}
+{% macro ingested_through(relation=none, column='_ingested_through') -%}
+    (select coalesce(max({{ column }}), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ relation or this }})
+{%- endmacro %}
+
+{#- Accounts whose features may have changed since this model's last run, with the first day
+    that may have changed (from the change log `int_account_changes`). -#}
+{% macro changed_accounts() -%}
+    select account_id, min(changed_from) as changed_from
+    from {{ ref('int_account_changes') }}
+    {% if is_incremental() -%}
+    where _ingested_through > {{ ingested_through() }}
+    {%- endif %}
+    group by account_id
+{%- endmacro %}
+
+{#- The high-water mark a consumer of the change log records: the newest log entry. -#}
+{% macro change_log_ingested_through() -%}
+    (select max(_ingested_through) from {{ ref('int_account_changes') }})
+{%- endmacro %}
+
+{#-
+    Replace strategy (`incremental_strategy='replace'`): the model returns, for every key it
+    re-opens, the rows that key now has, plus two columns only present on incremental runs:
+    `_replace_from` (with `replace_range`: re-open the key's rows from this value on; without:
+    the key's rows) and `_is_placeholder` (a key that now has no rows: delete only). Stored rows
+    of re-opened keys are deleted and the new rows inserted, in one statement batch; keys not
+    re-opened are untouched. dbt's delete+insert cannot express this: it only deletes keys that
+    still have rows, so a tile whose last event moved to another day would linger.
+    Configure with `replace_key` (column or list) and optionally `replace_range` (a column).
+-#}
+{% macro get_incremental_replace_sql(arg_dict) -%}
+    {{ return(adapter.dispatch('replace_rows_sql', 'vigil')(arg_dict)) }}
+{%- endmacro %}
+
+{% macro default__replace_rows_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set keys = config.require('replace_key') -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    {%- set range_column = config.get('replace_range') -%}
+    delete from {{ target }}
+    where exists (
+        select 1
+        from {{ source }} as replaced
+        where {% for key in keys -%}
+            replaced.{{ key }} = {{ target }}.{{ key }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+        {%- if range_column %}
+            and {{ target }}.{{ range_column }} >= replaced._replace_from
+        {%- endif %}
+    );
+    insert into {{ target }} ({{ get_quoted_csv(columns) }})
+    select {{ get_quoted_csv(columns) }}
+    from {{ source }}
+    where not _is_placeholder
+{%- endmacro %}
+
+{% macro snowflake__replace_rows_sql(arg_dict) -%}
+    {{ return(snowflake_dml_explicit_transaction(default__replace_rows_sql(arg_dict))) }}
+{%- endmacro %}
+
+{#-
+    The model's final select under the replace strategy. `rows`: the rows of the re-opened
+    keys (a CTE name); `scope`: one row per re-opened key with `replace_from` (a CTE name).
+    Full builds return `rows` as they are.
+-#}
+{% macro replace_rows(rows, scope, keys, range_column=none) -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    {%- if is_incremental() -%}
+        {%- set columns = adapter.get_columns_in_relation(this) -%}
+    select
+        {%- for column in columns %}
+        {{ rows }}.{{ column.quoted }},
+        {%- endfor %}
+        {{ scope }}.replace_from as _replace_from,
+        false as _is_placeholder
+    from {{ rows }}
+    inner join {{ scope }}
+        on {% for key in keys %}{{ scope }}.{{ key }} = {{ rows }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+    union all
+    select
+        {%- for column in columns %}
+        {%- if column.name | lower in keys %}
+        {{ scope }}.{{ column.quoted }},
+        {%- else %}
+        cast(null as {{ column.data_type }}) as {{ column.quoted }},
+        {%- endif %}
+        {%- endfor %}
+        {{ scope }}.replace_from as _replace_from,
+        true as _is_placeholder
+    from {{ scope }}
+    where not exists (
+        select 1 from {{ rows }}
+        where {% for key in keys %}{{ rows }}.{{ key }} = {{ scope }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+    )
+    {%- else -%}
+    select * from {{ rows }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The newest ingestion among staging rows the model reads (`relations`: refs), counting only
+    rows after `since` on incremental runs (a short read of each table's tail). -#}
+{% macro staged_through(relations) -%}
+    {%- set since = ingested_through() if is_incremental() else "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {{ staged_through_since(since, relations) }}
+{%- endmacro %}
+
+{% macro staged_through_since(since, relations) -%}
+    greatest(
+        {%- for relation in relations %}
+        coalesce((select max(ingested_at) from {{ relation }} where ingested_at > {{ since }}), {{ since }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#-
+    Running totals ("ever" features) kept on each tile: `totals` maps a daily measure to the
+    name of its running total through the tile's day. A full build sums each account's tiles in
+    order; an incremental run re-opens an account from `replace_from` (in `scope`) and starts
+    from the totals of its last stored tile before that day.
+-#}
+{% macro with_running_totals(tiles, scope, totals) -%}
+    {%- if is_incremental() %}
+opening_totals as (
+
+    select
+        stored.account_id,
+        {%- for total in totals.values() %}
+        max_by(stored.{{ total }}, stored.activity_date) as {{ total }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as stored
+    inner join {{ scope }}
+        on {{ scope }}.account_id = stored.account_id
+        and stored.activity_date < {{ scope }}.replace_from
+    group by stored.account_id
+
+),
+    {%- endif %}
+
+tiles_with_totals as (
+
+    select
+        {{ tiles }}.*,
+        {%- for measure, total in totals.items() %}
+        {% if is_incremental() %}coalesce(opening_totals.{{ total }}, 0) + {% endif -%}
+        sum({{ tiles }}.{{ measure }}) over (
+            partition by {{ tiles }}.account_id order by {{ tiles }}.activity_date
+            rows between unbounded preceding and current row
+        ) as {{ total }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ tiles }}
+    {%- if is_incremental() %}
+    left join opening_totals
+        on opening_totals.account_id = {{ tiles }}.account_id
+    {%- endif %}
+
+)
+{%- endmacro %}

@@ -1,0 +1,101 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace',
+        replace_key='account_id',
+        replace_range='activity_date'
+    )
+}}
+-- Whether an account did something on a day (as knowable then): signed up, logged in, bid,
+-- bought, sold or hosted a show. Defines the "active in the trailing 90 days" population.
+-- Incremental: the activity of changed accounts is rebuilt from the first day that may have
+-- changed, from the tiles (already rebuilt in the same run).
+with
+
+{% if is_incremental() -%}
+changed_accounts as (
+
+    {{ changed_accounts() }}
+
+),
+
+{% endif -%}
+first_seen as (
+
+    select * from {{ ref('int_account_first_seen') }}
+
+),
+
+logins as (
+
+    select * from {{ ref('int_logins_daily') }} where successful_logins > 0
+
+),
+
+bought as (
+
+    select * from {{ ref('int_orders_bought_daily') }} where orders_placed > 0
+
+),
+
+sold as (
+
+    select * from {{ ref('int_orders_sold_daily') }} where orders_sold > 0
+
+),
+
+bids as (
+
+    select * from {{ ref('int_bids_daily') }} where bids_placed > 0
+
+),
+
+streams as (
+
+    select * from {{ ref('int_livestreams_daily') }} where streams_hosted > 0
+
+),
+
+activity as (
+
+    select account_id, first_seen_date as activity_date from first_seen
+    union
+    select account_id, activity_date from logins
+    union
+    select account_id, activity_date from bought
+    union
+    select account_id, activity_date from sold
+    union
+    select account_id, activity_date from bids
+    union
+    select account_id, activity_date from streams
+
+),
+
+reopened as (
+
+    select
+        activity.account_id,
+        activity.activity_date,
+        1 as is_active_day,
+        {{ change_log_ingested_through() }} as _ingested_through
+    from activity
+    {%- if is_incremental() %}
+    inner join changed_accounts
+        on changed_accounts.account_id = activity.account_id
+        and activity.activity_date >= changed_accounts.changed_from
+    {%- endif %}
+
+),
+
+scope as (
+
+    {% if is_incremental() -%}
+    select account_id, changed_from as replace_from from changed_accounts
+    {%- else -%}
+    select account_id, min(activity_date) as replace_from from reopened group by account_id
+    {%- endif %}
+
+)
+
+{{ replace_rows('reopened', 'scope', 'account_id', 'activity_date') }}

@@ -1,0 +1,59 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace',
+        replace_key='account_id',
+        replace_range='activity_date'
+    )
+}}
+-- Bids per (bidder, seller) per day, dated when both the bid and its show were knowable:
+-- input to "share of a bidder's bids that went to a single seller" and "distinct sellers bid
+-- on". Incremental: the tiles of changed bidders are rebuilt from the first day that may have
+-- changed.
+with
+
+{% if is_incremental() -%}
+changed_accounts as (
+
+    {{ changed_accounts() }}
+
+),
+
+{% endif -%}
+dated_bids as (
+
+    select dated_bids.*
+    from {{ ref('int_bids_dated') }} as dated_bids
+    {%- if is_incremental() %}
+    inner join changed_accounts
+        on changed_accounts.account_id = dated_bids.bidder_id
+        and dated_bids.attributed_date >= changed_accounts.changed_from
+    {%- endif %}
+
+),
+
+per_pair_day as (
+
+    select
+        bidder_id as account_id,
+        seller_id,
+        attributed_date as activity_date,
+        count(*) as bids_placed,
+        {{ change_log_ingested_through() }} as _ingested_through
+    from dated_bids
+    where seller_id is not null
+    group by bidder_id, seller_id, attributed_date
+
+),
+
+scope as (
+
+    {% if is_incremental() -%}
+    select account_id, changed_from as replace_from from changed_accounts
+    {%- else -%}
+    select account_id, min(activity_date) as replace_from from per_pair_day group by account_id
+    {%- endif %}
+
+)
+
+{{ replace_rows('per_pair_day', 'scope', 'account_id', 'activity_date') }}

@@ -1,0 +1,97 @@
+{{ config(materialized='ephemeral') }}
+-- The size of each account's connected group in the strong-link graph holding on each as-of
+-- day (1 when it has no strong link).
+{#- Connected groups by min-label propagation, unrolled (portable: no recursive UNION). Groups
+    wider than this many hops are split; rings and families are far smaller. -#}
+{%- set hops = 6 %}
+with
+
+days as (
+
+    select * from {{ ref('int_features_as_of_days') }}
+
+),
+
+points as (
+
+    select * from {{ ref('int_features_population') }}
+
+),
+
+links as (
+
+    select * from {{ ref('int_account_links') }}
+    where link_type = 'strong'
+
+),
+
+group_edges as (
+
+    -- Strong links holding on each as-of day: the graph whose connected groups we size.
+    select
+        days.as_of_date,
+        links.account_id,
+        links.linked_account_id
+    from days
+    inner join links
+        on links.linked_from <= days.as_of_date
+        and links.linked_until > days.as_of_date
+
+),
+
+group_labels_0 as (
+
+    select as_of_date, account_id, least(min(linked_account_id), account_id) as group_label
+    from group_edges
+    group by as_of_date, account_id
+
+),
+
+{% for i in range(1, hops + 1) %}
+group_labels_{{ i }} as (
+
+    select
+        group_edges.as_of_date,
+        group_edges.account_id,
+        least(min(own.group_label), min(neighbour.group_label), group_edges.account_id) as group_label
+    from group_edges
+    inner join group_labels_{{ i - 1 }} as own
+        on own.as_of_date = group_edges.as_of_date and own.account_id = group_edges.account_id
+    inner join group_labels_{{ i - 1 }} as neighbour
+        on neighbour.as_of_date = group_edges.as_of_date
+        and neighbour.account_id = group_edges.linked_account_id
+    group by group_edges.as_of_date, group_edges.account_id
+
+),
+
+{% endfor %}
+
+group_sizes as (
+
+    select
+        labelled.as_of_date,
+        labelled.account_id,
+        sizes.group_size
+    from group_labels_{{ hops }} as labelled
+    inner join (
+        select as_of_date, group_label, count(*) as group_size
+        from group_labels_{{ hops }}
+        group by as_of_date, group_label
+    ) as sizes
+        on sizes.as_of_date = labelled.as_of_date and sizes.group_label = labelled.group_label
+
+),
+
+features as (
+
+    select
+        points.account_id,
+        points.as_of_date,
+        coalesce(group_sizes.group_size, 1) as linked_group_size
+    from points
+    left join group_sizes
+        on group_sizes.account_id = points.account_id and group_sizes.as_of_date = points.as_of_date
+
+)
+
+select * from features

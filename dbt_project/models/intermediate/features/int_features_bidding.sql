@@ -41,14 +41,18 @@ distinct_sellers_bid_30d as (
 {{ timeline('bidding', 'points', 'bounds', [
     {
         'relation': ref('int_bids_daily'),
-        'measures': [
-            'bids_placed', 'streams_bid', 'lots_bid', 'bids_on_linked_sellers', 'bids_received',
-            'bids_received_from_linked',
-        ],
+        'windows': {
+            'bids_placed': [7, 30],
+            'streams_bid': [30],
+            'lots_bid': [30],
+            'bids_on_linked_sellers': [30],
+            'bids_received': [30],
+            'bids_received_from_linked': [30],
+        },
         'lookback_days': 29,
     },
-    {'relation': ref('int_orders_bought_daily'), 'measures': ['lots_won'], 'lookback_days': 29},
-    {'relation': 'distinct_sellers_bid_30d', 'measures': ['distinct_sellers_bid_30d_delta']},
+    {'relation': ref('int_orders_bought_daily'), 'windows': {'lots_won': [30]}, 'lookback_days': 29},
+    {'relation': 'distinct_sellers_bid_30d', 'running': ['distinct_sellers_bid_30d_delta']},
 ]) }},
 
 windowed as (
@@ -67,6 +71,7 @@ windowed as (
         {{ trailing('bids_received_from_linked', 30) }} as bids_received_from_linked_30d,
         {{ to_date('distinct_sellers_bid_30d_delta') }} as distinct_sellers_bid_30d
     from bidding_timeline
+    {{ per_point() }}
 
 ),
 

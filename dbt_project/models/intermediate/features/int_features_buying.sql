@@ -53,21 +53,29 @@ distinct_sellers_30d as (
 {{ timeline('buying', 'points', 'bounds', [
     {
         'relation': ref('int_orders_bought_daily'),
-        'measures': [
-            'orders_placed', 'spend_usd', 'high_value_orders', 'small_orders', 'orders_to_new_address',
-            'orders_with_foreign_card', 'orders_with_prepaid_card', 'orders_after_new_device_login',
-        ],
+        'windows': {
+            'orders_placed': [1, 7, 30],
+            'spend_usd': [1, 7, 30, 90],
+            'high_value_orders': [7],
+            'small_orders': [30],
+            'orders_to_new_address': [30],
+            'orders_with_foreign_card': [30],
+            'orders_with_prepaid_card': [30],
+            'orders_after_new_device_login': [7],
+        },
+        'running': ['orders_placed'],
         'totals': ['orders_placed_total'],
         'lookback_days': 89,
     },
     {
         'relation': ref('int_disputes_daily'),
-        'measures': ['refunds_as_buyer', 'chargebacks_as_buyer', 'fraud_chargebacks_as_buyer'],
+        'windows': {'refunds_as_buyer': [30]},
+        'running': ['chargebacks_as_buyer', 'fraud_chargebacks_as_buyer'],
         'totals': ['chargebacks_as_buyer_total', 'fraud_chargebacks_as_buyer_total'],
         'lookback_days': 29,
     },
-    {'relation': 'distinct_sellers_7d', 'measures': ['distinct_sellers_7d_delta']},
-    {'relation': 'distinct_sellers_30d', 'measures': ['distinct_sellers_30d_delta']},
+    {'relation': 'distinct_sellers_7d', 'running': ['distinct_sellers_7d_delta']},
+    {'relation': 'distinct_sellers_30d', 'running': ['distinct_sellers_30d_delta']},
 ]) }},
 
 windowed as (
@@ -98,6 +106,7 @@ windowed as (
         {{ to_date('fraud_chargebacks_as_buyer_total_opening') }} + {{ to_date('fraud_chargebacks_as_buyer') }}
             as fraud_chargebacks_as_buyer_total
     from buying_timeline
+    {{ per_point() }}
 
 ),
 

@@ -18,7 +18,7 @@ bounds as (
 {{ timeline('enforcement', 'points', 'bounds', [
     {
         'relation': ref('int_enforcement_daily'),
-        'measures': ['warnings_received', 'suspensions_received', 'reinstatements_received'],
+        'running': ['warnings_received', 'suspensions_received', 'reinstatements_received'],
         'totals': ['warnings_received_total', 'suspensions_received_total', 'reinstatements_received_total'],
         'lookback_days': 0,
     },
@@ -37,6 +37,7 @@ windowed as (
         {{ to_date('reinstatements_received_total_opening') }} + {{ to_date('reinstatements_received') }}
             as reinstatements_received_total
     from enforcement_timeline
+    {{ per_point() }}
 
 ),
 

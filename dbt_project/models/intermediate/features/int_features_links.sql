@@ -115,7 +115,7 @@ deltas as (
 ),
 
 {{ timeline('links', 'points', 'bounds', [
-    {'relation': 'deltas', 'measures': delta_columns},
+    {'relation': 'deltas', 'running': delta_columns},
 ]) }},
 
 windowed as (
@@ -132,6 +132,7 @@ windowed as (
         {{ to_date('actioned_delta') }} as linked_actioned_accounts,
         {{ to_date('charged_back_delta') }} as linked_charged_back_accounts
     from links_timeline
+    {{ per_point() }}
 
 ),
 

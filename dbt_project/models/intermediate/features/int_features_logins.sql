@@ -77,15 +77,19 @@ new_device_days as (
 {{ timeline('logins', 'points', 'bounds', [
     {
         'relation': ref('int_logins_daily'),
-        'measures': [
-            'successful_logins', 'failed_logins', 'failed_login_burst_days', 'new_devices',
-            'new_countries', 'new_device_and_country_logins',
-        ],
+        'windows': {
+            'successful_logins': [30],
+            'failed_logins': [1, 7],
+            'failed_login_burst_days': [7],
+            'new_devices': [1, 7],
+            'new_countries': [1, 7],
+            'new_device_and_country_logins': [7],
+        },
         'lookback_days': 29,
     },
-    {'relation': 'distinct_devices_7d', 'measures': ['distinct_devices_7d_delta']},
-    {'relation': 'distinct_ips_7d', 'measures': ['distinct_ips_7d_delta']},
-    {'relation': 'new_device_days', 'measures': ['new_device_day_number']},
+    {'relation': 'distinct_devices_7d', 'running': ['distinct_devices_7d_delta']},
+    {'relation': 'distinct_ips_7d', 'running': ['distinct_ips_7d_delta']},
+    {'relation': 'new_device_days', 'running': ['new_device_day_number']},
 ]) }},
 
 windowed as (
@@ -106,12 +110,10 @@ windowed as (
         {{ to_date('distinct_devices_7d_delta') }} as distinct_devices_7d,
         {{ to_date('distinct_ips_7d_delta') }} as distinct_ips_7d,
         -- 0 on other rows: day numbers of real days are positive, so 0 means "none yet".
-        max(new_device_day_number) over (
-            partition by account_id order by day_number
-            range between unbounded preceding and current row
-        ) as last_new_device_day_number,
+        {{ latest('new_device_day_number') }} as last_new_device_day_number,
         day_number
     from logins_timeline
+    {{ per_point() }}
 
 ),
 

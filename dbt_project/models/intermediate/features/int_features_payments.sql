@@ -18,7 +18,8 @@ bounds as (
 {{ timeline('payments', 'points', 'bounds', [
     {
         'relation': ref('int_payment_methods_daily'),
-        'measures': ['cards_added', 'prepaid_cards_added', 'foreign_cards_added'],
+        'windows': {'cards_added': [1, 7, 30]},
+        'running': ['cards_added', 'prepaid_cards_added', 'foreign_cards_added'],
         'totals': ['cards_on_file', 'prepaid_cards_on_file', 'foreign_cards_on_file'],
         'lookback_days': 29,
     },
@@ -37,6 +38,7 @@ windowed as (
         {{ trailing('cards_added', 7) }} as cards_added_7d,
         {{ trailing('cards_added', 30) }} as cards_added_30d
     from payments_timeline
+    {{ per_point() }}
 
 ),
 

@@ -41,6 +41,30 @@ active_days as (
 
 ),
 
+{% if feature_strategy() == 'join' -%}
+counted as (
+
+    -- A few as-of days: each day with the active days of its 90-day window (macros/features.sql).
+    select
+        active_days.account_id,
+        days.as_of_date,
+        days.day_number,
+        sum(case when active_days.day_number > days.day_number - 30 then 1 else 0 end) as active_days_30d,
+        sum(1) as active_days_90d
+    from days
+    inner join active_days
+        on active_days.day_number between days.day_number - 89 and days.day_number
+    group by active_days.account_id, days.as_of_date, days.day_number
+
+),
+
+windowed as (
+
+    select *, true as is_point from counted
+
+),
+
+{% else -%}
 covered as (
 
     -- Each active day keeps the account in for 90 days, up to the next active day: spans that
@@ -70,10 +94,17 @@ points as (
 
 timeline as (
 
-    select account_id, day_number, cast(null as date) as as_of_date, 1 as is_active_day
+    -- Each active day counts in the 30- and 90-day windows until it expires (macros/features.sql).
+    select account_id, day_number, cast(null as date) as as_of_date, 1 as is_active_day__30d, 1 as is_active_day__90d
     from active_days
     union all
-    select account_id, day_number, as_of_date, 0
+    select account_id, day_number + 30, cast(null as date), -1, 0
+    from active_days
+    union all
+    select account_id, day_number + 90, cast(null as date), 0, -1
+    from active_days
+    union all
+    select account_id, day_number, as_of_date, 0, 0
     from points
 
 ),
@@ -84,17 +115,19 @@ windowed as (
         account_id,
         as_of_date,
         day_number,
+        as_of_date is not null as is_point,
         {{ trailing('is_active_day', 30) }} as active_days_30d,
         {{ trailing('is_active_day', 90) }} as active_days_90d
     from timeline
 
 ),
 
+{% endif -%}
 final as (
 
     select account_id, as_of_date, day_number, active_days_30d, active_days_90d
     from windowed
-    where as_of_date is not null
+    where is_point
 
 )
 

@@ -77,26 +77,35 @@ due_deltas as (
 {{ timeline('selling', 'points', 'bounds', [
     {
         'relation': ref('int_orders_sold_daily'),
-        'measures': ['orders_sold', 'gmv_usd', 'orders_shipped', 'ship_delay_seconds_total', 'orders_cancelled'],
+        'windows': {
+            'orders_sold': [7, 30],
+            'gmv_usd': [30],
+            'orders_shipped': [30],
+            'ship_delay_seconds_total': [30],
+            'orders_cancelled': [30],
+        },
+        'running': ['orders_sold'],
         'totals': ['orders_sold_total'],
         'lookback_days': 29,
     },
     {
         'relation': ref('int_disputes_daily'),
-        'measures': [
-            'refunds_as_seller', 'not_received_refunds_as_seller', 'not_received_chargebacks_as_seller',
-            'chargebacks_as_seller',
-        ],
+        'windows': {
+            'refunds_as_seller': [30],
+            'not_received_refunds_as_seller': [30],
+            'not_received_chargebacks_as_seller': [30],
+        },
+        'running': ['chargebacks_as_seller'],
         'totals': ['chargebacks_as_seller_total'],
         'lookback_days': 29,
     },
     {
         'relation': ref('int_user_reports_daily'),
-        'measures': ['reports_received', 'scam_reports_received', 'shill_reports_received'],
+        'windows': {'reports_received': [30], 'scam_reports_received': [30], 'shill_reports_received': [30]},
         'lookback_days': 29,
     },
-    {'relation': ref('int_livestreams_daily'), 'measures': ['streams_hosted'], 'lookback_days': 29},
-    {'relation': 'due_deltas', 'measures': ['orders_due_delta', 'orders_overdue_delta']},
+    {'relation': ref('int_livestreams_daily'), 'windows': {'streams_hosted': [30]}, 'lookback_days': 29},
+    {'relation': 'due_deltas', 'running': ['orders_due_delta', 'orders_overdue_delta']},
 ]) }},
 
 windowed as (
@@ -124,6 +133,7 @@ windowed as (
         {{ trailing('shill_reports_received', 30) }} as shill_reports_received_30d,
         {{ trailing('streams_hosted', 30) }} as streams_hosted_30d
     from selling_timeline
+    {{ per_point() }}
 
 ),
 

@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --locked --no-sync
 DBT_PROJECT_FILE := orchestration/defs/dbt/project.py
 
-.PHONY: help install demo pipeline test dev mlflow lint bench bench-scoring clean
+.PHONY: help install demo pipeline test dev mlflow lint bench bench-daily bench-scoring clean
 
 help:
 	@echo "make demo      simulate a marketplace and run the whole pipeline on local DuckDB"
@@ -18,7 +18,8 @@ help:
 	@echo "make test      run the test suite"
 	@echo "make dev       Dagster UI on http://127.0.0.1:3000 against the same local warehouse"
 	@echo "make mlflow    MLflow UI on http://127.0.0.1:5000 over the local tracking store"
-	@echo "make bench     stage timings and peak memory at demo size and 10x"
+	@echo "make bench     stage timings and peak memory at demo size and 10x, then bench-daily"
+	@echo "make bench-daily  the daily run against a one-pass reference query (1x/10x accounts, 9/18 months)"
 	@echo "make bench-scoring  scoring throughput with the champion (after make demo)"
 	@echo "make lint      ruff on the Python code"
 	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
@@ -56,10 +57,16 @@ mlflow: install
 	@test -f $(VIGIL_DATA_DIR)/mlflow/mlflow.db || { echo "no $(VIGIL_DATA_DIR)/mlflow/mlflow.db yet: run make demo first"; exit 1; }
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(VIGIL_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
 
-# Stage timings and peak memory at the demo size and at 10x (takes a while; see README).
+# Stage timings and peak memory at the demo size and at 10x, then the daily run against its
+# reference passes (takes a while; see README and BENCHMARKS.md).
 BENCH_ACCOUNTS ?= 20000 200000
 bench: install
 	$(RUN) python -m bench.pipeline --accounts $(BENCH_ACCOUNTS)
+	$(MAKE) bench-daily
+
+BENCH_DAILY_ACCOUNTS ?= 20000
+bench-daily: install
+	$(RUN) python -m bench.daily --accounts $(BENCH_DAILY_ACCOUNTS)
 
 bench-scoring: install
 	$(RUN) python -m bench.scoring

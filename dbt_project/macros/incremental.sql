@@ -61,7 +61,11 @@
         {%- if range_column %}
             and {{ target }}.{{ range_column }} >= replaced._replace_from
         {%- endif %}
-    );
+    )
+    {%- if range_column %}
+        -- Implied by the above; lets the engine skip the old parts of the table.
+        and {{ target }}.{{ range_column }} >= (select min(_replace_from) from {{ source }})
+    {%- endif %};
     insert into {{ target }} ({{ get_quoted_csv(columns) }})
     select {{ get_quoted_csv(columns) }}
     from {{ source }}

@@ -1,10 +1,14 @@
 """dbt's `snowflake` target against the fakesnow emulator, on simulated data ingested by Vigil."""
 
+import shutil
+from datetime import timedelta
+
 import pytest
 
 from ml.contract import TABLES
+from ml.ingest.load import ingest_landing
 from tests.dbt.conftest import DBT_PROJECT_DIR, run_dbt, run_results
-from tests.snowflake_emulator import dbt_snowflake_env
+from tests.snowflake_emulator import INGEST_NOW, SIMULATION_BATCHES_FROM, dbt_snowflake_env
 
 pytestmark = pytest.mark.snowflake
 
@@ -20,6 +24,11 @@ FAKESNOW_VARS = [
     "--vars",
     f"{{fakesnow_compat: true, min_date: '{FEATURE_DAYS[0]}', max_date: '{FEATURE_DAYS[1]}'}}",
 ]
+# Files of the week before the ingested ones, arriving late for the incremental run, and the
+# first day of the ingested ones: the late rows land before it.
+LATE_WEEK = "2026w09"
+LATE_DAY = "2026-03-02"
+assert LATE_WEEK < SIMULATION_BATCHES_FROM
 # A failed statement can make the connector retry for minutes: fail the run instead.
 DBT_TIMEOUT_SECONDS = 600
 
@@ -100,3 +109,29 @@ def test_a_second_run_rebuilds_models_and_replaces_feature_days(built_snowflake,
     assert set(run_results(tmp_path).values()) == {"success"}
     assert _scalar(ingested_snowflake, "select count(*) from staging.stg_marketplace__bids") == bids
     assert _scalar(ingested_snowflake, "select count(*) from marts.fct_account_features_daily") == features
+
+
+def test_a_run_after_late_files_processes_them_incrementally_on_snowflake(
+    built_snowflake, ingested_snowflake, small_simulation, tmp_path
+):
+    """The incremental models' real work on the emulator: files from the week before the
+    ingested ones arrive late; the next run stages their rows (one row per id still), logs the
+    accounts they touch and rebuilds those accounts' tiles with the custom replace strategy."""
+    late = tmp_path / "landing"
+    for path in sorted(small_simulation["landing"].glob(f"*/{LATE_WEEK}_*")):
+        (late / path.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, late / path.parent.name / path.name)
+    log_entries = _scalar(ingested_snowflake, "select count(*) from intermediate.int_account_changes")
+    early_tiles_sql = f"select count(*) from intermediate.int_logins_daily where activity_date < '{LATE_DAY}'"
+    assert _scalar(ingested_snowflake, early_tiles_sql) == 0
+    ingest_landing(ingested_snowflake.warehouse, late, run_id="late", now=INGEST_NOW + timedelta(days=1))
+
+    again = _dbt("run", ingested_snowflake, tmp_path)
+
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert set(run_results(tmp_path).values()) == {"success"}
+    staged = _scalar(ingested_snowflake, "select count(*) from staging.stg_marketplace__logins")
+    distinct_ids = _scalar(ingested_snowflake, "select count(distinct event_id) from raw.logins")
+    assert staged == distinct_ids
+    assert _scalar(ingested_snowflake, "select count(*) from intermediate.int_account_changes") > log_entries
+    assert _scalar(ingested_snowflake, early_tiles_sql) > 0

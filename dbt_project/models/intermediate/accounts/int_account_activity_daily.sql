@@ -20,39 +20,43 @@ changed_accounts as (
 ),
 
 {% endif -%}
+{%- set since = ' and activity_date >= (select min(changed_from) from changed_accounts)' if is_incremental() else '' %}
 first_seen as (
 
     select * from {{ ref('int_account_first_seen') }}
+    {%- if is_incremental() %}
+    where first_seen_date >= (select min(changed_from) from changed_accounts)
+    {%- endif %}
 
 ),
 
 logins as (
 
-    select * from {{ ref('int_logins_daily') }} where successful_logins > 0
+    select * from {{ ref('int_logins_daily') }} where successful_logins > 0{{ since }}
 
 ),
 
 bought as (
 
-    select * from {{ ref('int_orders_bought_daily') }} where orders_placed > 0
+    select * from {{ ref('int_orders_bought_daily') }} where orders_placed > 0{{ since }}
 
 ),
 
 sold as (
 
-    select * from {{ ref('int_orders_sold_daily') }} where orders_sold > 0
+    select * from {{ ref('int_orders_sold_daily') }} where orders_sold > 0{{ since }}
 
 ),
 
 bids as (
 
-    select * from {{ ref('int_bids_daily') }} where bids_placed > 0
+    select * from {{ ref('int_bids_daily') }} where bids_placed > 0{{ since }}
 
 ),
 
 streams as (
 
-    select * from {{ ref('int_livestreams_daily') }} where streams_hosted > 0
+    select * from {{ ref('int_livestreams_daily') }} where streams_hosted > 0{{ since }}
 
 ),
 

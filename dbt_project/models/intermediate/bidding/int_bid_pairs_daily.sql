@@ -28,6 +28,7 @@ dated_bids as (
     inner join changed_accounts
         on changed_accounts.account_id = dated_bids.bidder_id
         and dated_bids.attributed_date >= changed_accounts.changed_from
+    where dated_bids.attributed_date >= (select min(changed_from) from changed_accounts)
     {%- endif %}
 
 ),

@@ -48,6 +48,7 @@ bidder_bids as (
     inner join changed_accounts
         on changed_accounts.account_id = dated_bids.bidder_id
         and dated_bids.activity_date >= changed_accounts.changed_from
+    where dated_bids.activity_date >= (select min(changed_from) from changed_accounts)
     {%- endif %}
 
 ),
@@ -62,12 +63,14 @@ attributed_bids as (
     inner join changed_accounts
         on changed_accounts.account_id = dated_bids.bidder_id
         and dated_bids.attributed_date >= changed_accounts.changed_from
+    where dated_bids.attributed_date >= (select min(changed_from) from changed_accounts)
     union
     select dated_bids.*
     from dated_bids
     inner join changed_accounts
         on changed_accounts.account_id = dated_bids.seller_id
         and dated_bids.attributed_date >= changed_accounts.changed_from
+    where dated_bids.attributed_date >= (select min(changed_from) from changed_accounts)
     {%- endif %}
 
 ),
@@ -120,6 +123,7 @@ first_bids as (
     inner join changed_accounts
         on changed_accounts.account_id = firsts.bidder_id
         and firsts.first_bid_date >= changed_accounts.changed_from
+    where firsts.first_bid_date >= (select min(changed_from) from changed_accounts)
     {%- endif %}
     group by firsts.bidder_id, firsts.first_bid_date
 

@@ -27,6 +27,7 @@ flagged_logins as (
     inner join changed_accounts
         on changed_accounts.account_id = flagged.account_id
         and flagged.activity_date >= changed_accounts.changed_from
+    where flagged.activity_date >= (select min(changed_from) from changed_accounts)
     {%- endif %}
 
 ),

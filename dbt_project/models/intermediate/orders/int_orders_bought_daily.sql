@@ -28,6 +28,7 @@ orders as (
     inner join changed_accounts
         on changed_accounts.account_id = orders.buyer_id
         and orders.placed_date >= changed_accounts.changed_from
+    where orders.placed_date >= (select min(changed_from) from changed_accounts)
     {%- endif %}
 
 ),

@@ -1,0 +1,351 @@
+"""The daily run of the incremental feature engine, against reference passes on the same data:
+`make bench-daily` (part of `make bench`; see BENCHMARKS.md).
+
+For each scenario (accounts, months of history) on a scratch data folder:
+1. simulate the marketplace and ingest every landing file;
+2. hold out the rows loaded on the last day (the day the daily run is for), build staging and
+   intermediate from scratch and the feature day before (the warehouse as of yesterday);
+3. put the held-out rows back as a new ingestion and time the daily run: one `dbt run` of
+   staging, intermediate and the feature mart for the last day (incremental models process
+   only what the new ingestion brought);
+4. time the reference: one DuckDB query over the staged events of the last day's trailing 90
+   days computing 40 windowed aggregates for every account active in them.
+
+Ratios are measured in the same run: daily / reference per scenario, 18 months / 9 months of
+history (same accounts), 10x accounts / 1x. Results go to bench/results/daily-<stamp>.local.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from ml.contract import TABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT = str(Path(sys.executable).parent / "dbt")
+HOLDOUT_SCHEMA = "bench_holdout"
+
+
+@dataclass(frozen=True)
+class Timed:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+
+
+@dataclass(frozen=True)
+class DailyRun:
+    accounts: int
+    history_start: str
+    day: str
+    raw_rows: int
+    rows_held_out: int
+    feature_rows: int
+    initial_build: Timed
+    daily_run: Timed
+    daily_run_model_seconds: float
+    reference: Timed
+    reference_query_s: float
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[Timed, str]:
+    """Wall seconds, CPU seconds (user + sys) and peak RSS of one process (GNU time)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", *cmd], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        user, system, peak_kib = out.read().strip().splitlines()[-1].split()
+    return Timed(round(wall, 2), round(float(user) + float(system), 2), round(int(peak_kib) / 1024)), done.stdout
+
+
+def _dbt(scratch: Path, *args: str) -> list[str]:
+    return [
+        DBT,
+        "--no-use-colors",
+        *args,
+        "--project-dir",
+        "dbt_project",
+        "--profiles-dir",
+        "dbt_project",
+        "--target-path",
+        str(scratch / "dbt_target"),
+        "--log-path",
+        str(scratch / "dbt_logs"),
+    ]
+
+
+def _hold_out(path: Path, day: date) -> int:
+    """Move the raw rows loaded on `day` or later into a side schema; return how many."""
+    moved = 0
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"create schema if not exists {HOLDOUT_SCHEMA}")
+        for table in TABLES:
+            con.execute(
+                f"create or replace table {HOLDOUT_SCHEMA}.{table} as"
+                f" select * from raw.{table} where _loaded_at >= ?",
+                [day],
+            )
+            moved += con.execute(f"select count(*) from {HOLDOUT_SCHEMA}.{table}").fetchone()[0]
+            con.execute(f"delete from raw.{table} where _loaded_at >= ?", [day])
+    return moved
+
+
+def _restore(path: Path, ingested_at: datetime) -> None:
+    """Put the held-out rows back as one new ingestion (a later `_ingested_at`)."""
+    with duckdb.connect(str(path)) as con:
+        for table in TABLES:
+            con.execute(
+                f"insert into raw.{table} select * replace (cast(? as timestamp) as _ingested_at)"
+                f" from {HOLDOUT_SCHEMA}.{table}",
+                [ingested_at],
+            )
+            con.execute(f"drop table {HOLDOUT_SCHEMA}.{table}")
+
+
+REFERENCE_SQL = """
+with
+days as (select cast(? as date) as as_of_date),
+events as (
+    select account_id, cast(greatest(occurred_at, first_loaded_at) as date) as day,
+        case when is_successful then 'login' else 'failed_login' end as kind, 0 as amount
+    from staging.stg_marketplace__logins
+    where first_loaded_at >= cast(? as date) - interval 91 day
+    union all
+    select buyer_id, cast(greatest(created_at, first_loaded_at) as date), 'order', amount_usd
+    from staging.stg_marketplace__orders
+    where first_loaded_at >= cast(? as date) - interval 91 day
+    union all
+    select seller_id, cast(greatest(created_at, first_loaded_at) as date), 'sale', amount_usd
+    from staging.stg_marketplace__orders
+    where first_loaded_at >= cast(? as date) - interval 91 day
+    union all
+    select bidder_id, cast(greatest(occurred_at, first_loaded_at) as date), 'bid', amount_usd
+    from staging.stg_marketplace__bids
+    where first_loaded_at >= cast(? as date) - interval 91 day
+    union all
+    select account_id, cast(greatest(added_at, first_loaded_at) as date), 'card', 0
+    from staging.stg_marketplace__payment_methods
+    where first_loaded_at >= cast(? as date) - interval 91 day
+    union all
+    select seller_id, cast(greatest(started_at, first_loaded_at) as date), 'stream', 0
+    from staging.stg_marketplace__livestreams
+    where first_loaded_at >= cast(? as date) - interval 91 day
+    union all
+    select reported_id, cast(greatest(occurred_at, first_loaded_at) as date), 'report', 0
+    from staging.stg_marketplace__user_reports
+    where first_loaded_at >= cast(? as date) - interval 91 day
+),
+windowed as (
+    select events.*, days.as_of_date - events.day as age
+    from events cross join days
+    where events.day between days.as_of_date - 89 and days.as_of_date
+)
+select
+    account_id,
+    count(distinct day) as active_days_90d,
+    count(distinct case when age < 30 then day end) as active_days_30d,
+    {aggregates}
+from windowed
+group by account_id
+"""
+
+
+def _reference_aggregates() -> str:
+    aggregates = []
+    for kind in ("login", "failed_login", "order", "sale", "bid", "card", "stream", "report"):
+        for days in (1, 7, 30, 90):
+            if len(aggregates) < 32:
+                aggregates.append(f"count(case when kind = '{kind}' and age < {days} then 1 end) as {kind}_{days}d")
+    for kind in ("order", "sale", "bid"):
+        for days in (7, 30):
+            aggregates.append(f"sum(case when kind = '{kind}' and age < {days} then amount end) as {kind}_usd_{days}d")
+    return ",\n    ".join(aggregates)
+
+
+REFERENCE_RUNNER = """
+import sys, time, duckdb
+path, day, memory, threads = sys.argv[1:5]
+sql = sys.stdin.read()
+con = duckdb.connect(path, read_only=True, config={"memory_limit": memory, "threads": int(threads)})
+con.execute("set enable_progress_bar = false")
+started = time.perf_counter()
+rows = len(con.execute(sql, [day] * 8).fetchall())
+print(rows, time.perf_counter() - started)
+"""
+
+
+def _reference(path: Path, day: date, env: dict[str, str]) -> tuple[Timed, float, int]:
+    sql = REFERENCE_SQL.format(aggregates=_reference_aggregates())
+    memory, threads = env.get("VIGIL_DUCKDB_MEMORY_LIMIT", "4GB"), env.get("VIGIL_DUCKDB_THREADS", "2")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as query:
+        query.write(sql)
+        query.flush()
+        cmd = [sys.executable, "-c", REFERENCE_RUNNER, str(path), str(day), memory, threads]
+        with open(query.name) as stdin:
+            with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+                started = time.perf_counter()
+                done = subprocess.run(
+                    ["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", *cmd],
+                    stdin=stdin,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                wall = time.perf_counter() - started
+                if done.returncode != 0:
+                    raise SystemExit(f"reference query failed:\n{done.stderr[-4000:]}")
+                user, system, peak_kib = out.read().strip().splitlines()[-1].split()
+    rows, query_s = done.stdout.strip().splitlines()[-1].split()
+    timed = Timed(round(wall, 2), round(float(user) + float(system), 2), round(int(peak_kib) / 1024))
+    return timed, round(float(query_s), 2), int(rows)
+
+
+def _model_seconds(scratch: Path) -> float:
+    results = json.loads((scratch / "dbt_target" / "run_results.json").read_text())["results"]
+    return round(sum(r["execution_time"] for r in results), 2)
+
+
+def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[str, str]) -> DailyRun:
+    """Simulate, ingest, build the warehouse as of the day before `end`, then time the daily
+    run for `end` and the reference query on the same data."""
+    env = {**env, "VIGIL_DATA_DIR": str(scratch), "VIGIL_DUCKDB_PATH": str(scratch / "warehouse.duckdb")}
+    env["VIGIL_DBT_TARGET"] = "local"
+    path = scratch / "warehouse.duckdb"
+    simulate = [sys.executable, "-m", "ml.simulate", "--accounts", str(accounts), "--start", str(start)]
+    _timed([*simulate, "--end", str(end)], env)
+    ingest = (
+        "from datetime import datetime; from ml import settings; from ml.ingest.load import ingest_landing;"
+        " from ml.warehouse import warehouse_from_env;"
+        " ingest_landing(warehouse_from_env(), settings.landing_dir(), run_id='bench', now=datetime(2030, 1, 1))"
+    )
+    _timed([sys.executable, "-c", ingest], env)
+    with duckdb.connect(str(path), read_only=True) as con:
+        raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in TABLES)
+    held = _hold_out(path, end)
+    yesterday = json.dumps({"min_date": str(end - timedelta(days=1)), "max_date": str(end - timedelta(days=1))})
+    initial, _ = _timed(_dbt(scratch, "build", "--exclude", "fct_account_labels_daily", "--resource-type", "model",
+                             "--resource-type", "seed", "--vars", yesterday), env)  # fmt: skip
+    _restore(path, datetime(2030, 1, 2))
+    today = json.dumps({"min_date": str(end), "max_date": str(end)})
+    daily, _ = _timed(_dbt(scratch, "run", "--exclude", "fct_account_labels_daily", "--vars", today), env)
+    model_seconds = _model_seconds(scratch)
+    with duckdb.connect(str(path), read_only=True) as con:
+        feature_rows = con.execute(
+            "select count(*) from marts.fct_account_features_daily where as_of_date = ?", [end]
+        ).fetchone()[0]
+    reference, query_s, _ = _reference(path, end, env)
+    return DailyRun(
+        accounts=accounts,
+        history_start=str(start),
+        day=str(end),
+        raw_rows=raw_rows,
+        rows_held_out=held,
+        feature_rows=feature_rows,
+        initial_build=initial,
+        daily_run=daily,
+        daily_run_model_seconds=model_seconds,
+        reference=reference,
+        reference_query_s=query_s,
+    )
+
+
+def _months_before(end: date, months: int) -> date:
+    """The first day of the month `months` months before the one after `end`."""
+    first = date(end.year, end.month, 1)
+    month = first.month - months + 1
+    year = first.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=20_000, help="the 1x size")
+    parser.add_argument("--growth", type=int, default=10, help="the larger size is this many times --accounts")
+    parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 9, 30), help="the daily run's day")
+    parser.add_argument("--months", type=int, nargs=2, default=[9, 18], help="short and long history")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch data folders")
+    args = parser.parse_args(argv)
+    if not Path("/usr/bin/time").exists():
+        raise SystemExit("the benchmark measures CPU and peak memory with GNU time: apt-get install time")
+
+    short, long = args.months
+    scenarios = {
+        f"{args.accounts} accounts, {short} months": (args.accounts, short),
+        f"{args.accounts} accounts, {long} months": (args.accounts, long),
+        f"{args.accounts * args.growth} accounts, {short} months": (args.accounts * args.growth, short),
+    }
+    runs: dict[str, DailyRun] = {}
+    for name, (accounts, months) in scenarios.items():
+        scratch = Path(tempfile.mkdtemp(prefix=f"vigil-daily-{accounts}-{months}m-"))
+        try:
+            run = daily_run(accounts, _months_before(args.end, months), args.end, scratch, dict(os.environ))
+        finally:
+            if not args.keep:
+                shutil.rmtree(scratch, ignore_errors=True)
+        runs[name] = run
+        print(
+            f"{name:<32} daily run {run.daily_run.wall_s:7.1f} s wall {run.daily_run.cpu_s:7.1f} s CPU"
+            f" ({run.daily_run_model_seconds:.1f} s in models), peak {run.daily_run.peak_rss_mib:.0f} MiB;"
+            f" reference {run.reference_query_s:.2f} s query, {run.reference.wall_s:.1f} s wall;"
+            f" {run.feature_rows:,} feature rows",
+            flush=True,
+        )
+
+    names = list(scenarios)
+    base, deep, wide = (runs[n] for n in names)
+    ratios = {
+        "daily / reference, wall (per scenario)": {
+            n: round(r.daily_run.wall_s / r.reference.wall_s, 2) for n, r in runs.items()
+        },
+        "daily models / reference query (per scenario)": {
+            n: round(r.daily_run_model_seconds / r.reference_query_s, 2) for n, r in runs.items()
+        },
+        f"{long} months / {short} months (wall, CPU)": (
+            round(deep.daily_run.wall_s / base.daily_run.wall_s, 2),
+            round(deep.daily_run.cpu_s / base.daily_run.cpu_s, 2),
+        ),
+        f"{args.growth}x accounts / 1x (wall, CPU)": (
+            round(wide.daily_run.wall_s / base.daily_run.wall_s, 2),
+            round(wide.daily_run.cpu_s / base.daily_run.cpu_s, 2),
+        ),
+    }
+    for what, value in ratios.items():
+        print(f"{what}: {value}")
+
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = {
+        "when": stamp,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "command": "python -m bench.daily " + " ".join(argv or sys.argv[1:]),
+        "duckdb": {
+            "memory_limit": os.environ.get("VIGIL_DUCKDB_MEMORY_LIMIT", "4GB"),
+            "threads": os.environ.get("VIGIL_DUCKDB_THREADS", str(os.cpu_count())),
+        },
+        "runs": {n: asdict(r) for n, r in runs.items()},
+        "ratios": ratios,
+    }
+    (out / f"daily-{stamp}.local.json").write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

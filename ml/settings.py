@@ -7,6 +7,7 @@ the dbt subprocess, the Dagster UI) sees the same absolute location.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -48,3 +49,61 @@ def dbt_target() -> str:
 def training_set_dir() -> Path:
     """Where the training_set asset saves the frame that training and evaluation read."""
     return data_dir() / "ml" / "training_set"
+
+
+# Unquoted SQL identifiers only: schema names are interpolated into SQL.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _schema(variable: str, default: str) -> str:
+    name = os.environ.get(variable, default)
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{variable} must be a plain SQL identifier (letters, digits, _), got {name!r}")
+    return name
+
+
+def raw_schema() -> str:
+    """Schema of the raw tables ingestion writes and dbt's `marketplace` source reads."""
+    return _schema("VIGIL_RAW_SCHEMA", "raw")
+
+
+def ingest_schema() -> str:
+    """Schema of ingestion's ledger and quarantine (dbt's `ingest` source)."""
+    return _schema("VIGIL_INGEST_SCHEMA", "ingest")
+
+
+DEFAULT_INGEST_SETTLE_SECONDS = 10.0
+DEFAULT_INGEST_MAX_FILE_BYTES = 256 * 1024 * 1024
+DEFAULT_INGEST_MEMORY_LIMIT = "2GB"
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _number(variable: str, default: float, kind: type[int] | type[float]) -> float:
+    raw = os.environ.get(variable)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{variable} must be a {kind.__name__}, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{variable} must be >= 0, got {raw!r}")
+    return value
+
+
+def ingest_settle_seconds() -> float:
+    """A landing file modified less than this long ago is still being written: wait or defer it."""
+    return float(_number("VIGIL_INGEST_SETTLE_SECONDS", DEFAULT_INGEST_SETTLE_SECONDS, float))
+
+
+def ingest_max_file_bytes() -> int:
+    """Landing files larger than this are rejected unread (split them into smaller batches)."""
+    return int(_number("VIGIL_INGEST_MAX_FILE_BYTES", DEFAULT_INGEST_MAX_FILE_BYTES, int))
+
+
+def ingest_memory_limit() -> str:
+    """DuckDB memory_limit of the scratch database that validates landing files (e.g. `2GB`)."""
+    limit = os.environ.get("VIGIL_INGEST_MEMORY_LIMIT", DEFAULT_INGEST_MEMORY_LIMIT).strip()
+    if not _MEMORY.fullmatch(limit):
+        raise ValueError(f"VIGIL_INGEST_MEMORY_LIMIT must look like 512MB or 2GB, got {limit!r}")
+    return limit

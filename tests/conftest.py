@@ -1,9 +1,17 @@
 """Shared fixtures: a small simulated landing folder and an isolated data folder per test."""
 
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    # Tests write landing files and ingest them at once; the settle interval (which defers
+    # files modified moments ago) is exercised explicitly by the tests that set it.
+    os.environ.setdefault("VIGIL_INGEST_SETTLE_SECONDS", "0")
+
 
 # Small enough that the whole suite stays fast, big enough that every pattern shows up.
 SMALL = {"n_accounts": 2_000, "start_date": date(2026, 1, 1), "end_date": date(2026, 3, 31), "seed": 11}

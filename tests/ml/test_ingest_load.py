@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from ml.ingest.load import CHANGED_FILE, ingest_landing
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
@@ -146,3 +147,23 @@ def test_typed_parquet_batches_load_alongside_csv(tmp_path):
     ingest_landing(wh, landing, run_id="r1", now=NOW)
 
     assert _count(wh, "select cast(amount_usd as varchar) from raw.refunds where refund_id = 'r9'") == "12.34"
+
+
+def test_raw_and_ingest_schemas_come_from_the_same_settings_as_dbt(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_RAW_SCHEMA", "landing_raw")
+    monkeypatch.setenv("VIGIL_INGEST_SCHEMA", "landing_ingest")
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+
+    ingest_landing(wh, _landing(tmp_path), run_id="r1", now=NOW)
+
+    assert _count(wh, "select count(*) from landing_raw.refunds") == 2
+    assert _count(wh, "select count(*) from landing_ingest.quarantine") == 1
+    assert _count(wh, "select count(*) from information_schema.schemata where schema_name in ('raw', 'ingest')") == 0
+
+
+def test_a_schema_name_that_is_not_a_plain_identifier_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_RAW_SCHEMA", "raw; drop table x")
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+
+    with pytest.raises(ValueError, match="VIGIL_RAW_SCHEMA must be a plain SQL identifier"):
+        ingest_landing(wh, _landing(tmp_path), run_id="r1", now=NOW)

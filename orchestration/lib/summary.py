@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ml import settings
 from ml.contract import TABLES
-from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
 from ml.registry import CHALLENGER, CHAMPION, ModelRegistry
 from ml.warehouse import Warehouse
 
@@ -11,20 +12,21 @@ from ml.warehouse import Warehouse
 def warehouse_summary(warehouse: Warehouse) -> list[str]:
     """Row counts per raw table and staging model, and the quarantine's top reasons."""
     lines = []
+    raw_schema, ingest_schema = settings.raw_schema(), settings.ingest_schema()
     with warehouse.session() as s:
         ledger = s.fetch_arrow(
-            f"select status, count(*) as files from {INGEST_SCHEMA}.{LEDGER_TABLE} group by status order by status"
+            f"select status, count(*) as files from {ingest_schema}.{LEDGER_TABLE} group by status order by status"
         ).to_pylist()
         lines.append("landing files: " + ", ".join(f"{r['files']} {r['status']}" for r in ledger))
         lines.append(f"{'table':<22}{'raw rows':>12}{'quarantined':>13}{'staging rows':>14}")
         quarantined = {
             r["table_name"]: r["n"]
             for r in s.fetch_arrow(
-                f"select table_name, count(*) as n from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by table_name"
+                f"select table_name, count(*) as n from {ingest_schema}.{QUARANTINE_TABLE} group by table_name"
             ).to_pylist()
         }
         for name in TABLES:
-            raw = s.fetch_arrow(f"select count(*) as n from {RAW_SCHEMA}.{name}").to_pylist()[0]["n"]
+            raw = s.fetch_arrow(f"select count(*) as n from {raw_schema}.{name}").to_pylist()[0]["n"]
             try:
                 stg = s.fetch_arrow(f"select count(*) as n from staging.stg_marketplace__{name}").to_pylist()[0]["n"]
             except Exception:  # staging not built (yet): show it as missing rather than fail
@@ -36,7 +38,7 @@ def warehouse_summary(warehouse: Warehouse) -> list[str]:
             )
         reasons = s.fetch_arrow(
             "select trim(split_part(split_part(reason, ';', 1), ':', 1)) as reason, count(*) as n "
-            f"from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by 1 order by n desc, reason limit 5"
+            f"from {ingest_schema}.{QUARANTINE_TABLE} group by 1 order by n desc, reason limit 5"
         ).to_pylist()
         if reasons:
             lines.append("top quarantine reasons: " + "; ".join(f"{r['reason']} ({r['n']})" for r in reasons))

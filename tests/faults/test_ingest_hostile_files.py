@@ -22,6 +22,7 @@ import pytest
 from ml.contract import TABLES
 from ml.ingest import load
 from ml.ingest.load import ingest_landing
+from ml.ingest.options import IngestOptions
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
 
 NOW = datetime(2026, 10, 1)
@@ -141,42 +142,45 @@ def test_the_reported_forgery_a_reason_column_and_typed_t_columns_is_quarantined
     ]
 
 
-GLOB_NAMES = {"y1.csv": 1, "y[1].csv": 2, "*.csv": 3, "y?.csv": 4, "[xy]1.csv": 5, "{y1,y2}.csv": 6}
+# name -> rows; each file's ids carry its own prefix (f0, f1, ...), so a row read from a
+# look-alike file would show up under the wrong name.
+GLOB_NAMES = {
+    "y1.csv": 1,
+    "y[1].csv": 2,
+    "*.csv": 3,
+    "y?.csv": 4,
+    "[xy]1.csv": 5,
+    "{y1,y2}.csv": 6,
+    "p1.parquet": 7,
+    "p[1].parquet": 8,
+    "*.parquet": 9,
+}
 
 
 def test_file_names_with_glob_characters_load_exactly_their_own_rows(tmp_path):
     landing = tmp_path / "landing"
-    for name, n in GLOB_NAMES.items():
-        _write_csv(landing / "refunds" / name, REFUND_HEADER, _refund_rows(name, n))
-    (landing / "refunds" / "p[1].parquet").parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.table({c: [v[i] for v in _refund_rows("p[1]", 7)] for i, c in enumerate(REFUND_HEADER)}),
-        landing / "refunds" / "p[1].parquet",
-    )
-    pq.write_table(
-        pa.table({c: [v[i] for v in _refund_rows("p1", 8)] for i, c in enumerate(REFUND_HEADER)}),
-        landing / "refunds" / "p1.parquet",
-    )
+    (landing / "refunds").mkdir(parents=True)
+    for i, (name, n) in enumerate(GLOB_NAMES.items()):
+        rows = _refund_rows(f"f{i}", n)
+        if name.endswith(".csv"):
+            _write_csv(landing / "refunds" / name, REFUND_HEADER, rows)
+        else:
+            pq.write_table(
+                pa.table({c: [r[k] for r in rows] for k, c in enumerate(REFUND_HEADER)}), landing / "refunds" / name
+            )
     wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
 
     report = ingest_landing(wh, landing, run_id="r1", now=NOW)
 
-    expected = {f"refunds/{name}": n for name, n in GLOB_NAMES.items()} | {
-        "refunds/p[1].parquet": 7,
-        "refunds/p1.parquet": 8,
-    }
     assert not report.rejected
     per_file = _rows(
         wh,
-        "select _source_file, count(*) as n, count(distinct split_part(refund_id, '-', 1)) as prefixes,"
-        " min(split_part(refund_id, '-', 1)) as prefix from raw.refunds group by 1",
+        "select _source_file, count(*) as n, list(distinct split_part(refund_id, '-', 1)) as prefixes"
+        " from raw.refunds group by 1",
     )
-    assert {r["_source_file"]: r["n"] for r in per_file} == expected
-    # Every row of a file carries that file's own id prefix: nothing was read from a look-alike.
-    assert all(
-        r["prefixes"] == 1 and f"refunds/{r['prefix']}" in (r["_source_file"], r["_source_file"].rsplit(".", 1)[0])
-        for r in per_file
-    )
+    assert {r["_source_file"]: (r["n"], r["prefixes"]) for r in per_file} == {
+        f"refunds/{name}": (n, [f"f{i}"]) for i, (name, n) in enumerate(GLOB_NAMES.items())
+    }
 
 
 def _set_mtime(path: Path, seconds_ago: float) -> None:
@@ -184,33 +188,53 @@ def _set_mtime(path: Path, seconds_ago: float) -> None:
     os.utime(path, (t, t))
 
 
-def test_an_upload_in_flight_is_deferred_then_the_completed_file_is_loaded_exactly_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIL_INGEST_SETTLE_SECONDS", "0.5")
+def test_an_upload_in_flight_is_deferred_then_the_completed_file_is_loaded_exactly_once(tmp_path):
     landing = tmp_path / "landing"
     complete = "\n".join(",".join(r) for r in [REFUND_HEADER, *_refund_rows("up", 4)]) + "\n"
     path = landing / "refunds" / "upload.csv"
     path.parent.mkdir(parents=True)
+    path.write_text(complete[: len(complete) // 2])
     wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
 
-    # The uploader keeps writing while ingestion looks: every look sees a fresh mtime.
     def still_uploading(seconds: float) -> None:
-        path.write_text(complete[: len(complete) // 2])
+        # The uploader keeps writing while ingestion waits for the file to settle.
+        with path.open("a") as f:
+            f.write(complete[len(complete) // 2 : len(complete) // 2 + 10])
 
-    monkeypatch.setattr(load.time, "sleep", still_uploading)
-    path.write_text(complete[: len(complete) // 2])
-    first = ingest_landing(wh, landing, run_id="r1", now=NOW)
-    monkeypatch.undo()
-
+    first = ingest_landing(
+        wh, landing, run_id="r1", now=NOW, options=IngestOptions(settle_seconds=30, sleep=still_uploading)
+    )
     path.write_text(complete)
     _set_mtime(path, 60)
-    monkeypatch.setenv("VIGIL_INGEST_SETTLE_SECONDS", "0.5")
-    second = ingest_landing(wh, landing, run_id="r2", now=NOW)
-    third = ingest_landing(wh, landing, run_id="r3", now=NOW)
+    second = ingest_landing(wh, landing, run_id="r2", now=NOW, options=IngestOptions(settle_seconds=30))
+    third = ingest_landing(wh, landing, run_id="r3", now=NOW, options=IngestOptions(settle_seconds=30))
 
     assert [d.relative_path for d in first.deferred] == ["refunds/upload.csv"]
-    assert (first.outcomes, second.rows_loaded, third.rows_loaded) == ([], 4, 0)
+    assert first.outcomes == []
+    assert [(o.status, o.rows_loaded) for o in second.outcomes] == [("loaded", 4)]
+    assert (third.outcomes, third.files_already_ingested) == ([], 1)
     assert _rows(wh, "select count(*) as n, count(distinct refund_id) as ids from raw.refunds") == [{"n": 4, "ids": 4}]
     assert _rows(wh, "select status, rows_loaded from ingest.file_ledger") == [{"status": "loaded", "rows_loaded": 4}]
+
+
+def test_a_file_that_settles_during_the_wait_is_loaded_in_the_same_run(tmp_path):
+    landing = tmp_path / "landing"
+    _write_csv(landing / "refunds" / "fresh.csv", REFUND_HEADER, _refund_rows("fresh", 3))
+    waited = []
+    clock = iter([1000.0, 1030.0])
+    os.utime(landing / "refunds" / "fresh.csv", (999.0, 999.0))  # modified 1 s before the fake clock starts
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+
+    report = ingest_landing(
+        wh,
+        landing,
+        run_id="r1",
+        now=NOW,
+        options=IngestOptions(settle_seconds=30, clock=lambda: next(clock), sleep=waited.append),
+    )
+
+    assert waited == [29.0]
+    assert (report.deferred, report.rows_loaded) == ([], 3)
 
 
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
@@ -252,7 +276,8 @@ def test_a_file_bigger_than_the_cap_is_rejected_with_a_reason_and_the_others_loa
     assert [(o.relative_path, o.reason) for o in report.rejected] == [
         (
             "refunds/b_big.csv",
-            f"file is {big.stat().st_size:,} bytes, over the {2000:,}-byte cap (VIGIL_INGEST_MAX_FILE_BYTES); split it into smaller batch files",
+            f"file is {big.stat().st_size:,} bytes, over the 2,000-byte cap (VIGIL_INGEST_MAX_FILE_BYTES);"
+            " split it into smaller batch files",
         )
     ]
     assert _rows(wh, "select count(*) as n from raw.refunds") == [{"n": 5}]
@@ -286,11 +311,11 @@ def test_an_exception_while_validating_one_file_rejects_it_and_the_run_loads_the
 POISON_RUN = """
 import sys
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from ml.ingest.load import ingest_landing
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
-report = ingest_landing(DuckDBWarehouse(Path(sys.argv[1])), Path(sys.argv[2]), run_id=sys.argv[3], now=datetime(2026, 10, 1))
+wh = DuckDBWarehouse(Path(sys.argv[1]))
+report = ingest_landing(wh, Path(sys.argv[2]), run_id=sys.argv[3], now=datetime(2026, 10, 1))
 print(sorted((o.relative_path, o.status) for o in report.outcomes))
 """
 

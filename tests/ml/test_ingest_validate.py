@@ -214,3 +214,12 @@ def test_a_file_name_is_read_literally_not_as_a_pattern(tmp_path):
     batch = validate_file(literal, TABLES["orders"], "orders/y[1].csv", NOW)
 
     assert batch.rows_in_file == 1
+
+
+def test_a_csv_whose_last_row_has_no_line_break_is_rejected_as_possibly_truncated(tmp_path):
+    # Cut mid-value, `12.50` became `12`: a valid-looking row with the wrong amount.
+    path = tmp_path / "cut.csv"
+    path.write_text(ORDER_HEADER + "\n" + "o1,a1,s1,,l1,2026-01-01 10:00:00,12,pm1,h1,placed,,,2026-01-01 10:01:00")
+
+    with pytest.raises(UnreadableFileError, match="incomplete CSV: the last row does not end with a line break"):
+        validate_file(path, TABLES["orders"], "orders/cut.csv", NOW)

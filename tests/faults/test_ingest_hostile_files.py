@@ -8,8 +8,7 @@ oversized or poison file is rejected with a reason while the run loads the other
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import signal
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +23,7 @@ from ml.ingest import load
 from ml.ingest.load import ingest_landing
 from ml.ingest.options import IngestOptions
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
+from tests.faults.processes import run_in_child
 
 NOW = datetime(2026, 10, 1)
 CHARGEBACK_COLUMNS = TABLES["chargebacks"].column_names
@@ -308,29 +308,8 @@ def test_an_exception_while_validating_one_file_rejects_it_and_the_run_loads_the
     ]
 
 
-POISON_RUN = """
-import sys
-from datetime import datetime
-from pathlib import Path
-from ml.ingest.load import ingest_landing
-from ml.warehouse.duckdb_engine import DuckDBWarehouse
-wh = DuckDBWarehouse(Path(sys.argv[1]))
-report = ingest_landing(wh, Path(sys.argv[2]), run_id=sys.argv[3], now=datetime(2026, 10, 1))
-print(sorted((o.relative_path, o.status) for o in report.outcomes))
-"""
-
-
-def _run_ingestion(wh_path: Path, landing: Path, run_id: str, crash_at: str | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "VIGIL_CRASH_AT"}
-    if crash_at:
-        env["VIGIL_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [sys.executable, "-c", POISON_RUN, str(wh_path), str(landing), run_id],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def _ingest(wh_path: Path, landing: Path, run_id: str) -> None:
+    ingest_landing(DuckDBWarehouse(wh_path), landing, run_id=run_id, now=NOW)
 
 
 def test_a_file_that_kills_ingestion_twice_is_rejected_as_poison_and_the_others_load(tmp_path):
@@ -341,12 +320,11 @@ def test_a_file_that_kills_ingestion_twice_is_rejected_as_poison_and_the_others_
     # Dies while validating b.csv, as an out-of-memory kill would: no Python cleanup runs.
     crash = "ingest.after_validation:refunds/b.csv"
 
-    first = _run_ingestion(wh_path, landing, "r1", crash)
-    second = _run_ingestion(wh_path, landing, "r2", crash)
-    third = _run_ingestion(wh_path, landing, "r3", crash)
+    first = run_in_child(_ingest, wh_path, landing, "r1", crash_at=crash)
+    second = run_in_child(_ingest, wh_path, landing, "r2", crash_at=crash)
+    third = run_in_child(_ingest, wh_path, landing, "r3", crash_at=crash)
 
-    assert (first.returncode, second.returncode) == (-9, -9)
-    assert third.returncode == 0, third.stderr
+    assert (first, second, third) == (-signal.SIGKILL, -signal.SIGKILL, 0)
     wh = DuckDBWarehouse(wh_path)
     ledger = _rows(wh, "select file_path, status, reason from ingest.file_ledger order by file_path")
     assert [(r["file_path"], r["status"]) for r in ledger] == [

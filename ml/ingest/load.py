@@ -300,6 +300,10 @@ def _count(run: _Run, sql: str, params: list) -> int:
 def _write(run: _Run, f: LandingFile, ident: FileIdentity, batch: ValidatedBatch) -> None:
     """Raw rows, quarantine and ledger for one file, inside the caller's transaction."""
     session, n_valid, n_quarantined = run.session, batch.valid.num_rows, batch.quarantined.num_rows
+    if n_valid + n_quarantined != batch.rows_in_file:
+        raise RowAccountingError(
+            f"row accounting failed: {n_valid} valid + {n_quarantined} quarantined != {batch.rows_in_file} rows in file"
+        )
     counts = (batch.rows_in_file, n_valid, n_quarantined)
     session.append_arrow(run.ingest, LEDGER_TABLE, ledger_row(ident, "started", counts, None, run.now, run.run_id))
     ingested_at = pa.array([run.now] * n_valid, pa.timestamp("us"))

@@ -14,7 +14,7 @@ file is hashed. Then (see README, "Ingestion guarantees"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 import pyarrow as pa
@@ -148,7 +148,3 @@ def ledger_row(
             "file_modified_at": pa.array([f.modified_at], pa.timestamp("us")),
         }
     )
-
-
-def wall_clock_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

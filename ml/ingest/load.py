@@ -174,7 +174,8 @@ def _settle(files: list[LandingFile], options: IngestOptions) -> tuple[list[Land
     log.info("%d landing file(s) modified in the last %.0fs: waiting %.1fs for them", len(waiting), settle, wait)
     options.sleep(max(wait, 0.0))
     now = options.clock()
-    ready = [f for f in files if f not in waiting]
+    waiting_paths = {f.relative_path for f in waiting}
+    ready = [f for f in files if f.relative_path not in waiting_paths]
     deferred = []
     for f in waiting:
         current = f.restat()

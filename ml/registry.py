@@ -24,6 +24,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from ml.policy import DecisionPolicy
+from ml.redact import redact_uri
 from ml.train.model import RiskModel
 
 CHALLENGER = "challenger"
@@ -105,6 +106,11 @@ class ModelRegistry:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = configured
+
+    @property
+    def display_uri(self) -> str:
+        """The tracking URI without its credentials: the only form to show or record anywhere."""
+        return redact_uri(self.tracking_uri)
 
     def model_uri(self, alias: str) -> str:
         return f"models:/{self.model_name}@{alias}"

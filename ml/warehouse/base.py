@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from enum import StrEnum
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -30,6 +31,16 @@ _TYPES: dict[str, dict[str, str]] = {
         "date": "date",
     },
 }
+
+
+class Role(StrEnum):
+    """Which Vigil component opens a session; on Snowflake each uses its own least-privilege
+    role (warehouse/snowflake/grants.sql, README "Snowflake roles"). DuckDB has no roles."""
+
+    LOADER = "loader"  # ingestion: writes raw and ingest
+    TRANSFORMER = "transformer"  # dbt: reads raw, ingest and risk; builds reference, staging, intermediate, marts
+    SCORER = "scorer"  # training and scoring: reads marts, writes risk
+    REVERSE_ETL = "reverse_etl"  # the product's sync: reads risk.enforcement_sync only
 
 
 def sql_type(column_type: ColumnType | str, dialect: str) -> str:

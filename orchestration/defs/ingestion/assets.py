@@ -8,6 +8,7 @@ from ml import settings
 from ml.contract import TABLES
 from ml.ingest.load import ingest_landing
 from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from ml.warehouse import Role
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 GROUP = "ingestion"
@@ -52,7 +53,7 @@ class IngestConfig(dg.Config):
 def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
-    report = ingest_landing(warehouse.get(), landing, run_id=context.run.run_id)
+    report = ingest_landing(warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id)
     for outcome in report.rejected:
         context.log.warning(f"rejected {outcome.relative_path}: {outcome.reason}")
     for name, key in RAW_KEYS.items():
@@ -81,7 +82,7 @@ def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig
 
 @dg.asset_check(asset=LEDGER_KEY, blocking=False, description="No landing file was rejected.")
 def no_rejected_landing_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get(read_only=True).session() as session:
+    with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
             f"select file_path, reason from {INGEST_SCHEMA}.{LEDGER_TABLE} where status = 'rejected'"
         ).to_pylist()
@@ -106,7 +107,7 @@ MAX_QUARANTINE_SHARE = 0.05
     description=f"At most {MAX_QUARANTINE_SHARE:.0%} of ingested rows were quarantined (per table).",
 )
 def quarantine_share_is_low(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get(read_only=True).session() as session:
+    with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
             f"select table_name, sum(rows_in_file) as rows_in_files, sum(rows_quarantined) as quarantined "
             f"from {INGEST_SCHEMA}.{LEDGER_TABLE} where status = 'loaded' group by table_name order by table_name"

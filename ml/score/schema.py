@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ml import settings
-from ml.warehouse import WarehouseSession, create_table_sql, sql_type
+from ml.warehouse import WarehouseSession, create_table_sql, ensure_schema, sql_type
 
 RISK_SCHEMA = "risk"  # the logical name (asset keys, dbt source); risk_schema() is where it lives
 SCORES_TABLE = "account_risk_scores"
@@ -91,7 +91,7 @@ def risk_schema() -> str:
 def ensure_risk_tables(session: WarehouseSession) -> None:
     """Create the risk schema and its tables if they do not exist (never drops)."""
     risk = risk_schema()
-    session.execute(f"create schema if not exists {risk}")
+    ensure_schema(session, risk)
     for table, columns in TABLE_COLUMNS.items():
         session.execute(create_table_sql(risk, table, columns, session.dialect))
     add_sync_seq(session, risk)

@@ -54,6 +54,17 @@ def create_table_sql(schema: str, table: str, columns: Sequence[tuple[str, str]]
     return f"create table if not exists {schema}.{table} (\n    {cols}\n)"
 
 
+def ensure_schema(session: WarehouseSession, schema: str) -> None:
+    """Create `schema` only if it is missing. On Snowflake an administrator creates Vigil's
+    production schemas (warehouse/snowflake/grants.sql) and a component's role may use one
+    without the privilege to create schemas, which `create schema if not exists` would need."""
+    found = session.fetch_arrow(
+        "select count(*) as n from information_schema.schemata where upper(schema_name) = upper(?)", [schema]
+    ).to_pylist()[0]["n"]
+    if not found:
+        session.execute(f"create schema if not exists {schema}")
+
+
 class WarehouseSession(Protocol):
     """One open connection. Writes inside `transaction()` commit or roll back together."""
 

@@ -145,7 +145,6 @@ def apply_batch(
         if cur.rowcount != 1:
             raise CursorMoved(f"cursor {name!r} is no longer {cursor}: another consumer is running; rolled back")
         crash_point("reverse_etl.before_commit")
-    crash_point("reverse_etl.after_commit")
     return last_seq
 
 
@@ -174,4 +173,5 @@ def sync_to_postgres(
             log.info("committed %d rows, sync_seq %d..%d", batch.num_rows, first + 1, cursor)
             if on_batch:
                 on_batch(batch.num_rows, first, cursor)
+            crash_point("reverse_etl.between_batches")
     return SyncReport(batches=batches, rows=rows, cursor_before=start, cursor_after=cursor)

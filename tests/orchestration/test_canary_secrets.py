@@ -1,0 +1,87 @@
+"""Canary secrets: no credential reaches the Dagster event log and run storage, the MLflow
+store, dbt's logs and artifacts, or printed output.
+
+1. The whole pipeline (`pipeline_run`: ingestion, dbt, features, labels, training, evaluation,
+   promotion, scoring and the sync, on DuckDB) ran with a canary in every credential variable.
+2. A training run (the `ml/risk_model` asset) logs to an MLflow store on PostgreSQL through a
+   tracking URI that carries the canary as its password, which PostgreSQL really checks.
+"""
+
+import re
+import shutil
+
+import dagster as dg
+
+from ml.registry import ModelRegistry
+from orchestration.defs.dbt.project import DBT_PROJECT_DIR
+from orchestration.lib.summary import model_summary
+from tests.canary import file_count, files_containing, new_canary
+from tests.orchestration.conftest import CREDENTIAL_VARIABLES, PipelineRun
+
+DBT_TARGET = DBT_PROJECT_DIR / "target"
+
+
+def _dbt_invocation_dirs(run: PipelineRun):
+    """dagster-dbt's target folder of each dbt invocation of the run (artifacts and dbt.log)."""
+    ids = re.search(r"dagster runs: (.+)", run.completed.stdout).group(1).split(", ")
+    return [p for p in DBT_TARGET.iterdir() if p.is_dir() and any(f"-{i[:7]}-" in p.name for i in ids)]
+
+
+def test_the_scanner_finds_a_canary_in_any_file_it_is_given(tmp_path):
+    canary = new_canary()
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "events.db").write_bytes(b"\x00\x01 run log ..." + canary.encode() + b"\xff")
+    (tmp_path / "a" / "clean.txt").write_text("nothing here")
+
+    assert files_containing([tmp_path], canary) == [tmp_path / "a" / "b" / "events.db"]
+
+
+def test_no_credential_of_the_pipeline_run_reaches_dagster_mlflow_dbt_or_its_output(pipeline_run):
+    done, canary = pipeline_run.completed, pipeline_run.canary
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert all(pipeline_run.env[var] == canary for var in CREDENTIAL_VARIABLES)
+    places = {
+        "dagster": [pipeline_run.dagster_home],
+        "mlflow": [pipeline_run.data / "mlflow"],
+        "dbt": _dbt_invocation_dirs(pipeline_run),
+    }
+
+    hits = {name: files_containing(roots, canary) for name, roots in places.items()}
+
+    assert {name: file_count(roots) > 0 for name, roots in places.items()} == dict.fromkeys(places, True)
+    assert any((d / "dbt.log").exists() for d in places["dbt"])
+    assert hits == {name: [] for name in places}
+    assert canary not in done.stdout and canary not in done.stderr
+
+
+def test_a_password_in_the_tracking_uri_reaches_no_metadata_log_summary_or_store(
+    pipeline_run, postgres_server, tmp_path, monkeypatch, capfd
+):
+    from orchestration.defs.ml.assets import risk_model
+    from orchestration.lib.resources import MlflowResource
+
+    canary = new_canary()
+    postgres_server.create_database("mlflow_canary", owner="vigil_mlflow", owner_password=canary)
+    uri = f"postgresql+psycopg://vigil_mlflow:{canary}@{postgres_server.host}:{postgres_server.port}/mlflow_canary"
+    data, artifacts, dagster_home = tmp_path / "data", tmp_path / "artifacts", tmp_path / "dagster_home"
+    shutil.copytree(pipeline_run.data / "ml" / "training_set", data / "ml" / "training_set")
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(data))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    ModelRegistry(uri, artifacts).experiment_id()  # artifacts in tmp_path, not in ./mlruns
+    instance = dg.DagsterInstance.local_temp(tempdir=str(dagster_home))
+
+    result = dg.materialize([risk_model], instance=instance, resources={"mlflow": MlflowResource()})
+    registry = ModelRegistry.from_env(data)
+    registry.promote(registry.version_of("challenger"), {"note": "canary test"})
+    summary = "\n".join(model_summary(registry))
+    output = capfd.readouterr()
+
+    assert result.success
+    shown = result.get_asset_materialization_events()[0].materialization.metadata["mlflow_tracking_uri"].value
+    assert shown == f"postgresql+psycopg://***@{postgres_server.host}:{postgres_server.port}/mlflow_canary"
+    assert "tracking postgresql+psycopg://***@" in summary and canary not in summary
+    assert file_count([dagster_home, artifacts]) > 0
+    assert files_containing([dagster_home, artifacts], canary) == []
+    dump = postgres_server.dump("mlflow_canary")
+    assert "vigil_account_risk" in dump and canary not in dump  # the run and model are there, the password not
+    assert canary not in output.out and canary not in output.err

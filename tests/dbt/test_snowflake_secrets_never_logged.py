@@ -46,6 +46,7 @@ def test_dbt_on_snowflake_writes_its_password_to_no_log_artifact_or_output(fakes
 
     assert [r.returncode for r in runs] == [0, 0], runs[0].stdout[-3000:] + runs[1].stdout[-3000:]
     assert "Connection test: [OK connection ok]" in runs[0].stdout  # it did log in with the canary
+    print(f"\ncanary, dbt on the emulator: {file_count([tmp_path / 'logs', tmp_path / 'target'])} files scanned")
     assert file_count([tmp_path / "logs", tmp_path / "target"]) > 0
     assert files_containing([tmp_path / "logs", tmp_path / "target"], canary) == []
     assert not [r for r in runs if canary in r.stdout or canary in r.stderr]

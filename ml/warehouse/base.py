@@ -35,7 +35,8 @@ _TYPES: dict[str, dict[str, str]] = {
 
 class Role(StrEnum):
     """Which Vigil component opens a session; on Snowflake each uses its own least-privilege
-    role (warehouse/snowflake/grants.sql, README "Snowflake roles"). DuckDB has no roles."""
+    role (warehouse/snowflake/grants.sql; README, "Snowflake credentials, roles and targets").
+    DuckDB has no roles."""
 
     LOADER = "loader"  # ingestion: writes raw and ingest
     TRANSFORMER = "transformer"  # dbt: reads raw, ingest and risk; builds reference, staging, intermediate, marts

@@ -37,7 +37,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
 class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking + registry. Empty `tracking_uri`: MLFLOW_TRACKING_URI if set, else the
-    local store (SQLite file + artifact folder) under VIGIL_DATA_DIR/mlflow."""
+    local store (SQLite file + artifact folder) under VIGIL_DATA_DIR/mlflow. A URI with
+    credentials belongs in the environment (or `dg.EnvVar`), never in run config."""
 
     tracking_uri: str = ""
     experiment: str = DEFAULT_EXPERIMENT

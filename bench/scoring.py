@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     registry = ModelRegistry.from_env(settings.data_dir())
     champion = registry.load(CHAMPION)
     if champion is None:
-        raise SystemExit(f"no champion in {registry.tracking_uri}: run `make demo` first")
+        raise SystemExit(f"no champion in {registry.display_uri}: run `make demo` first")
     source = DuckDBWarehouse(settings.duckdb_path(), read_only=True)
     now = datetime.now(UTC).replace(tzinfo=None)
     common = dict(

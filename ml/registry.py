@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import mlflow
 import numpy as np
@@ -24,6 +25,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from ml.policy import DecisionPolicy
+from ml.redact import redact_uri
 from ml.train.model import RiskModel
 
 CHALLENGER = "challenger"
@@ -68,6 +70,26 @@ def local_tracking_uri(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
 
 
+def without_http_credentials(uri: str) -> str:
+    """An http(s) tracking URI with `user:password@` becomes the URI without them, and the
+    credentials go to MLflow's own MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD.
+
+    MLflow quotes the URI it was given in its error messages ("API request to <uri>/... failed")
+    and in the run links it prints: once a message reaches a Dagster event log, so would the
+    password. Database URIs (postgresql://user:pw@...) keep theirs: SQLAlchemy masks it.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return uri
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    for var, value in (("MLFLOW_TRACKING_USERNAME", unquote(user)), ("MLFLOW_TRACKING_PASSWORD", unquote(password))):
+        if os.environ.get(var, value) != value:
+            raise ValueError(f"the tracking URI's credentials differ from {var}: set them in one place only")
+        os.environ[var] = value
+    return urlunsplit(parts._replace(netloc=host))
+
+
 class ModelRegistry:
     """Tracking runs and registered versions of one risk model."""
 
@@ -78,13 +100,13 @@ class ModelRegistry:
         experiment: str = DEFAULT_EXPERIMENT,
         model_name: str = DEFAULT_MODEL_NAME,
     ):
-        self.tracking_uri = tracking_uri
+        self.tracking_uri = without_http_credentials(tracking_uri)
         self.artifact_root = artifact_root
         self.experiment = experiment
         self.model_name = model_name
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     @classmethod
     def from_env(cls, data_dir: Path, **overrides) -> ModelRegistry:
@@ -105,6 +127,11 @@ class ModelRegistry:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = configured
+
+    @property
+    def display_uri(self) -> str:
+        """The tracking URI without its credentials: the only form to show or record anywhere."""
+        return redact_uri(self.tracking_uri)
 
     def model_uri(self, alias: str) -> str:
         return f"models:/{self.model_name}@{alias}"

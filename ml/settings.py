@@ -41,14 +41,44 @@ def warehouse_engine() -> str:
     return engine
 
 
+# dbt targets (dbt_project/profiles.yml) and the engine each runs on.
+DBT_TARGET_ENGINES = {"local": "duckdb", "snowflake": "snowflake", "snowflake_dev": "snowflake"}
+# Targets that use Vigil's schema names as-is: production, and the embedded DuckDB file (private
+# to its user). The same list is dbt's var `vigil_plain_schema_targets` (a test keeps them equal).
+PLAIN_SCHEMA_TARGETS = ("local", "snowflake")
+
+
 def dbt_target() -> str:
-    """The dbt target that matches the warehouse engine."""
-    return "snowflake" if warehouse_engine() == "snowflake" else "local"
+    """VIGIL_DBT_TARGET if set (it must run on VIGIL_WAREHOUSE's engine), else the engine's
+    default target: `local` for DuckDB, `snowflake` (production) for Snowflake."""
+    engine = warehouse_engine()
+    target = os.environ.get("VIGIL_DBT_TARGET") or ("snowflake" if engine == "snowflake" else "local")
+    if DBT_TARGET_ENGINES.get(target) != engine:
+        raise ValueError(
+            f"VIGIL_DBT_TARGET={target!r} does not run on VIGIL_WAREHOUSE={engine!r}:"
+            f" targets are {', '.join(f'{t} ({e})' for t, e in DBT_TARGET_ENGINES.items())}"
+        )
+    return target
 
 
-def training_set_dir() -> Path:
-    """Where the training_set asset saves the frame that training and evaluation read."""
-    return data_dir() / "ml" / "training_set"
+def target_schema() -> str:
+    """dbt's `target.schema` for the current target (profiles.yml reads the same variables)."""
+    target = dbt_target()
+    if target == "local":
+        return "main"
+    schema = os.environ.get("SNOWFLAKE_SCHEMA") or ("public" if target == "snowflake" else "")
+    if not schema:
+        raise ValueError(f"the {target} target needs SNOWFLAKE_SCHEMA (your own, e.g. dbt_<you>)")
+    return schema
+
+
+def schema_name(custom: str) -> str:
+    """Where one of Vigil's schemas (raw, ingest, reference, staging, intermediate, marts, risk)
+    lives on the current target: the name as-is on production and local DuckDB, else
+    `<target schema>_<name>`. The rule of dbt_project/macros/generate_schema_name.sql, so dbt
+    and Python always read and write the same schemas, and a dev run never a production one."""
+    target = dbt_target()
+    return custom if target in PLAIN_SCHEMA_TARGETS else f"{target_schema()}_{custom}"
 
 
 # Unquoted SQL identifiers only: schema names are interpolated into SQL.
@@ -63,13 +93,20 @@ def _schema(variable: str, default: str) -> str:
 
 
 def raw_schema() -> str:
-    """Schema of the raw tables ingestion writes and dbt's `marketplace` source reads."""
-    return _schema("VIGIL_RAW_SCHEMA", "raw")
+    """The raw tables' schema (dbt source `marketplace`, written by ingestion): VIGIL_RAW_SCHEMA,
+    default `raw`, on the current target."""
+    return schema_name(_schema("VIGIL_RAW_SCHEMA", "raw"))
 
 
 def ingest_schema() -> str:
-    """Schema of ingestion's ledger and quarantine (dbt's `ingest` source)."""
-    return _schema("VIGIL_INGEST_SCHEMA", "ingest")
+    """Ingestion's ledger and quarantine (dbt source `ingest`): VIGIL_INGEST_SCHEMA, default
+    `ingest`, on the current target."""
+    return schema_name(_schema("VIGIL_INGEST_SCHEMA", "ingest"))
+
+
+def training_set_dir() -> Path:
+    """Where the training_set asset saves the frame that training and evaluation read."""
+    return data_dir() / "ml" / "training_set"
 
 
 DEFAULT_INGEST_SETTLE_SECONDS = 10.0

@@ -37,5 +37,6 @@ def vigil_env(tmp_path, monkeypatch) -> Path:
     return data
 
 
-# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`.
-pytest_plugins = ["tests.snowflake_emulator"]
+# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`, and a throwaway
+# PostgreSQL server (the product database of the reverse-ETL tests).
+pytest_plugins = ["tests.snowflake_emulator", "tests.postgres_server"]

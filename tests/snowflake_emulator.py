@@ -102,10 +102,11 @@ def dbt_snowflake_env(connection: dict[str, Any], database: str) -> dict[str, st
         "VIGIL_INGEST_SCHEMA": settings.ingest_schema(),
         "SNOWFLAKE_ACCOUNT": connection["account"],
         "SNOWFLAKE_USER": connection["user"],
-        "SNOWFLAKE_PASSWORD": connection["password"],
+        "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": connection["password"],
         "SNOWFLAKE_PRIVATE_KEY_PATH": "",
-        "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "",
+        "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "",
         "SNOWFLAKE_ROLE": "",
+        "SNOWFLAKE_TRANSFORMER_ROLE": "VIGIL_TRANSFORMER",  # fakesnow accepts any role
         "SNOWFLAKE_WAREHOUSE": "",
         "SNOWFLAKE_DATABASE": database,
         "SNOWFLAKE_SCHEMA": "public",

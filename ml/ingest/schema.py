@@ -7,7 +7,7 @@ the variables dbt's sources read), never module constants.
 from __future__ import annotations
 
 from ml.contract import TABLES
-from ml.warehouse import WarehouseSession, create_table_sql, sql_type
+from ml.warehouse import WarehouseSession, create_table_sql, ensure_schema, sql_type
 
 LEDGER_TABLE = "file_ledger"
 ATTEMPTS_TABLE = "file_attempts"
@@ -58,7 +58,7 @@ def ensure_ingest_tables(session: WarehouseSession, raw_schema: str, ingest_sche
     """Create the raw, ledger, attempt and quarantine tables if missing (never drops)."""
     dialect = session.dialect
     for schema in (raw_schema, ingest_schema):
-        session.execute(f"create schema if not exists {schema}")
+        ensure_schema(session, schema)
     for table in TABLES.values():
         columns = tuple((c.name, c.type) for c in table.columns) + RAW_LINEAGE
         session.execute(create_table_sql(raw_schema, table.name, columns, dialect))

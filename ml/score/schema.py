@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ml.warehouse import WarehouseSession, create_table_sql
+from ml import settings
+from ml.warehouse import WarehouseSession, create_table_sql, ensure_schema, sql_type
 
-RISK_SCHEMA = "risk"
+RISK_SCHEMA = "risk"  # the logical name (asset keys, dbt source); risk_schema() is where it lives
 SCORES_TABLE = "account_risk_scores"
 SYNC_TABLE = "enforcement_sync"
 DECISIONS_TABLE = "enforcement_decisions"
@@ -69,16 +70,50 @@ SYNC_RUNS_COLUMNS = (
     ("run_id", "string"),
 )
 
+# The reverse-ETL cursor, on the sync rows and their history rows: numbered by apply_sync inside
+# its transaction, under the sync lock (previous max + 1, 2, ... per changed row), so it grows in
+# commit order whatever a worker's clock says. Not part of a diff (SYNC_COLUMNS), only of the tables.
+SYNC_SEQ_COLUMN = ("sync_seq", "integer")
+
 TABLE_COLUMNS = {
     SCORES_TABLE: SCORES_COLUMNS,
-    SYNC_TABLE: SYNC_COLUMNS,
-    DECISIONS_TABLE: DECISIONS_COLUMNS,
+    SYNC_TABLE: (*SYNC_COLUMNS, SYNC_SEQ_COLUMN),
+    DECISIONS_TABLE: (*DECISIONS_COLUMNS, SYNC_SEQ_COLUMN),
     SYNC_RUNS_TABLE: SYNC_RUNS_COLUMNS,
 }
 
 
+def risk_schema() -> str:
+    """The risk schema on the current target (`ml.settings.schema_name`, the dbt target's rule)."""
+    return settings.schema_name(RISK_SCHEMA)
+
+
 def ensure_risk_tables(session: WarehouseSession) -> None:
     """Create the risk schema and its tables if they do not exist (never drops)."""
-    session.execute(f"create schema if not exists {RISK_SCHEMA}")
+    risk = risk_schema()
+    ensure_schema(session, risk)
     for table, columns in TABLE_COLUMNS.items():
-        session.execute(create_table_sql(RISK_SCHEMA, table, columns, session.dialect))
+        session.execute(create_table_sql(risk, table, columns, session.dialect))
+    add_sync_seq(session, risk)
+
+
+def add_sync_seq(session: WarehouseSession, risk: str) -> None:
+    """Give tables made before sync_seq existed the column, numbered in the order the changes
+    were made (history by decided_at; a sync row takes its latest history row's number)."""
+    if SYNC_SEQ_COLUMN[0] in session.fetch_arrow(f"select * from {risk}.{SYNC_TABLE} limit 0").column_names:
+        return
+    name, kind = SYNC_SEQ_COLUMN
+    for table in (DECISIONS_TABLE, SYNC_TABLE):
+        session.execute(f"alter table {risk}.{table} add column if not exists {name} {sql_type(kind, session.dialect)}")
+    session.execute(
+        f"update {risk}.{DECISIONS_TABLE} as d set sync_seq = n.seq from ("
+        "select account_id, as_of_date, decided_at,"
+        " row_number() over (order by decided_at, as_of_date, account_id) as seq"
+        f" from {risk}.{DECISIONS_TABLE}) as n"
+        " where d.account_id = n.account_id and d.as_of_date = n.as_of_date and d.decided_at = n.decided_at"
+    )
+    session.execute(
+        f"update {risk}.{SYNC_TABLE} as s set sync_seq = n.seq from ("
+        f"select account_id, max(sync_seq) as seq from {risk}.{DECISIONS_TABLE} group by account_id) as n"
+        " where s.account_id = n.account_id"
+    )

@@ -15,21 +15,23 @@ from datetime import date, datetime
 import pandas as pd
 import pyarrow as pa
 
+from ml import settings
 from ml.score.schema import (
     DECISIONS_TABLE,
-    RISK_SCHEMA,
     SCORES_TABLE,
-    SYNC_COLUMNS,
     SYNC_RUNS_TABLE,
+    SYNC_SEQ_COLUMN,
     SYNC_TABLE,
     TABLE_COLUMNS,
     ensure_risk_tables,
+    risk_schema,
 )
 from ml.score.sync import SyncDiff
 from ml.warehouse import Warehouse
-from ml.warehouse.base import create_table_sql
+from ml.warehouse.base import create_table_sql, sql_type
 
-FEATURES_TABLE = "marts.fct_account_features_daily"
+FEATURES_MODEL = "fct_account_features_daily"  # in the marts schema of the current target
+SYNC_SEQ = SYNC_SEQ_COLUMN[0]
 CHANGES_TABLE = f"{SYNC_TABLE}_changes"  # staged changes for the upsert; empty between runs
 _ARROW = {
     "string": pa.string(),
@@ -51,13 +53,19 @@ def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
 def prepare(warehouse: Warehouse) -> None:
     with warehouse.session() as session:
         ensure_risk_tables(session)
-        session.execute(create_table_sql(RISK_SCHEMA, CHANGES_TABLE, SYNC_COLUMNS, session.dialect))
+        risk, seq_type = risk_schema(), sql_type(SYNC_SEQ_COLUMN[1], session.dialect)
+        session.execute(create_table_sql(risk, CHANGES_TABLE, TABLE_COLUMNS[SYNC_TABLE], session.dialect))
+        staged = session.fetch_arrow(f"select * from {risk}.{CHANGES_TABLE} limit 0").column_names
+        if SYNC_SEQ not in staged:  # made before sync_seq existed (it is empty between runs)
+            session.execute(f"alter table {risk}.{CHANGES_TABLE} add column {SYNC_SEQ} {seq_type}")
 
 
 def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
     """Every account's feature row for one as-of day: the population to score."""
     with warehouse.session() as session:
-        return session.fetch_arrow(f"select * from {FEATURES_TABLE} where as_of_date = ?", [day]).to_pandas()
+        return session.fetch_arrow(
+            f"select * from {settings.schema_name('marts')}.{FEATURES_MODEL} where as_of_date = ?", [day]
+        ).to_pandas()
 
 
 def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> None:
@@ -66,14 +74,25 @@ def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> Non
         raise ValueError(f"scores for {day} hold other days: {sorted(set(scores['as_of_date']) - {day})[:5]}")
     data = to_arrow(scores, SCORES_TABLE)
     with warehouse.session() as session, session.transaction():
-        session.execute(f"delete from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date = ?", [day])
-        session.append_arrow(RISK_SCHEMA, SCORES_TABLE, data)
+        session.execute(f"delete from {risk_schema()}.{SCORES_TABLE} where as_of_date = ?", [day])
+        session.append_arrow(risk_schema(), SCORES_TABLE, data)
 
 
 def read_scores(warehouse: Warehouse, day: date) -> pd.DataFrame:
     with warehouse.session() as session:
-        table = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date = ?", [day])
+        table = session.fetch_arrow(f"select * from {risk_schema()}.{SCORES_TABLE} where as_of_date = ?", [day])
     return table.to_pandas()
+
+
+def with_sync_seq(diff: SyncDiff, last_seq: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The diff's rows numbered last_seq + 1, + 2, ... in sync_key order; each history row
+    carries the number of the sync row it produced. A consumer that reads `sync_seq > cursor`
+    therefore never misses a change, whichever clock wrote `updated_at`."""
+    upserts = diff.upserts.sort_values("sync_key", kind="stable", ignore_index=True)
+    upserts[SYNC_SEQ] = range(last_seq + 1, last_seq + 1 + len(upserts))
+    numbers = upserts.set_index("account_id")[SYNC_SEQ]
+    decisions = diff.decisions.assign(**{SYNC_SEQ: diff.decisions["account_id"].map(numbers)})
+    return upserts, decisions
 
 
 @dataclass(frozen=True)
@@ -85,9 +104,9 @@ class SyncState:
 
 def read_sync(warehouse: Warehouse) -> SyncState:
     with warehouse.session() as session:
-        current = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SYNC_TABLE}").to_pandas()
+        current = session.fetch_arrow(f"select * from {risk_schema()}.{SYNC_TABLE}").to_pandas()
         runs = session.fetch_arrow(
-            f"select max(as_of_date) as last_day, count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}"
+            f"select max(as_of_date) as last_day, count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}"
         ).to_pylist()[0]
     return SyncState(current, runs["last_day"], int(runs["n"]))
 
@@ -110,8 +129,8 @@ def apply_sync(
     # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
     # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
     # transaction (it writes to its own catalog database), and the tests must cover this SQL.
-    names = ", ".join(name for name, _ in SYNC_COLUMNS)
-    target, staged = f"{RISK_SCHEMA}.{SYNC_TABLE}", f"{RISK_SCHEMA}.{CHANGES_TABLE}"
+    names = ", ".join(name for name, _ in TABLE_COLUMNS[SYNC_TABLE])
+    target, staged = f"{risk_schema()}.{SYNC_TABLE}", f"{risk_schema()}.{CHANGES_TABLE}"
     run = pd.DataFrame(
         [
             {
@@ -127,17 +146,20 @@ def apply_sync(
     with warehouse.session() as session, session.transaction():
         # The first write takes the staging table's lock, so a concurrent sync waits here and
         # then sees the other run's watermark row.
-        session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
-        landed = session.fetch_arrow(f"select count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
+        session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
+        landed = session.fetch_arrow(f"select count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
         if int(landed) != runs_applied:
             raise RuntimeError(
                 f"another sync run landed while the diff for {day} was computed ({runs_applied} -> {landed} runs):"
                 " nothing written; run it again"
             )
         if diff.changed:
-            session.append_arrow(RISK_SCHEMA, CHANGES_TABLE, to_arrow(diff.upserts, SYNC_TABLE))  # same columns
+            # Numbered here, under the lock taken above: sync_seq grows in commit order.
+            last_seq = session.fetch_arrow(f"select max({SYNC_SEQ}) as n from {target}").to_pylist()[0]["n"]
+            upserts, decisions = with_sync_seq(diff, int(last_seq or 0))
+            session.append_arrow(risk_schema(), CHANGES_TABLE, to_arrow(upserts, SYNC_TABLE))  # same columns
             session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
             session.execute(f"insert into {target} ({names}) select {names} from {staged}")
-            session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
-            session.append_arrow(RISK_SCHEMA, DECISIONS_TABLE, to_arrow(diff.decisions, DECISIONS_TABLE))
-        session.append_arrow(RISK_SCHEMA, SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))
+            session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
+            session.append_arrow(risk_schema(), DECISIONS_TABLE, to_arrow(decisions, DECISIONS_TABLE))
+        session.append_arrow(risk_schema(), SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))

@@ -9,6 +9,7 @@ from ml.contract import TABLES
 from ml.ingest.load import ingest_landing
 from ml.ingest.options import IngestOptions
 from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
+from ml.warehouse import Role
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 GROUP = "ingestion"
@@ -56,7 +57,9 @@ class IngestConfig(dg.Config):
 def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
-    report = ingest_landing(warehouse.get(), landing, run_id=context.run.run_id, options=IngestOptions.from_env())
+    report = ingest_landing(
+        warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id, options=IngestOptions.from_env()
+    )
     for outcome in report.rejected:
         context.log.warning(f"rejected {outcome.relative_path}: {outcome.reason}")
     for deferred in report.deferred:
@@ -91,7 +94,7 @@ def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig
 
 @dg.asset_check(asset=LEDGER_KEY, blocking=False, description="No landing file was rejected.")
 def no_rejected_landing_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get(read_only=True).session() as session:
+    with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
             f"select file_path, reason from {settings.ingest_schema()}.{LEDGER_TABLE} where status = 'rejected'"
         ).to_pylist()
@@ -116,7 +119,7 @@ MAX_QUARANTINE_SHARE = 0.05
     description=f"At most {MAX_QUARANTINE_SHARE:.0%} of ingested rows were quarantined (per table).",
 )
 def quarantine_share_is_low(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get(read_only=True).session() as session:
+    with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
             f"select table_name, sum(rows_in_file) as rows_in_files, sum(rows_quarantined) as quarantined "
             f"from {settings.ingest_schema()}.{LEDGER_TABLE} where status = 'loaded' "

@@ -16,6 +16,7 @@ from ml.score import checks, store
 from ml.score.schema import RISK_SCHEMA, SCORES_TABLE, SYNC_TABLE
 from ml.score.scoring import score_accounts
 from ml.score.sync import diff_sync
+from ml.warehouse import Role
 from orchestration.defs.dbt.assets import FEATURES_MODEL, vigil_dbt_features_daily
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
@@ -75,7 +76,7 @@ def account_risk_scores(
     champion = registry.load("champion")
     if champion is None:
         raise dg.Failure(f"no `champion` version of {registry.model_name}: run the `retrain` job first")
-    wh = warehouse.get()
+    wh = warehouse.get(role=Role.SCORER)
     store.prepare(wh)
     version = feature_version()
     failures: dict[str, list[str]] = {name: [] for name in (*SCORE_CHECKS, BAND_CHECK)}
@@ -156,7 +157,7 @@ def enforcement_sync(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     """One current row per account for reverse-ETL, changed only when its decision changes,
     tombstones for accounts that left the population, and the append-only decision history.
     Days before the sync's watermark (the last day applied) are skipped."""
-    wh = warehouse.get()
+    wh = warehouse.get(role=Role.SCORER)
     store.prepare(wh)
     applied, skipped, changed, tombstoned = [], [], 0, 0
     for day in _days(context):

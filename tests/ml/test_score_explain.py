@@ -75,6 +75,10 @@ def _copy(scored, tmp_path):
     return data, DuckDBWarehouse(data / "warehouse.duckdb")
 
 
+def _explain(scored, accounts: list[str]) -> pd.DataFrame:
+    return explain_scored(DuckDBWarehouse(scored["path"], read_only=True), _registry(scored["data"]), DAY, accounts)
+
+
 def _accounts(scored, flagged: bool, n: int = 12) -> list[str]:
     scores = scored["scores"]
     chosen = scores[(scores["band"] != "allow") == flagged]
@@ -92,7 +96,7 @@ def test_explaining_rows_gives_what_scoring_every_account_with_reasons_gives(sco
 
 def test_flagged_accounts_are_explained_with_exactly_the_stored_reasons(scored):
     accounts = _accounts(scored, flagged=True)
-    explained = explain_scored(DuckDBWarehouse(scored["path"], read_only=True), _registry(scored["data"]), DAY, accounts)
+    explained = _explain(scored, accounts)
 
     stored = scored["scores"].set_index("account_id").loc[accounts].reset_index()
     assert stored["reason_code_1"].notna().all()
@@ -102,7 +106,7 @@ def test_flagged_accounts_are_explained_with_exactly_the_stored_reasons(scored):
 
 def test_allow_accounts_are_explained_as_full_scoring_would_have_explained_them(scored):
     accounts = _accounts(scored, flagged=False)
-    explained = explain_scored(DuckDBWarehouse(scored["path"], read_only=True), _registry(scored["data"]), DAY, accounts)
+    explained = _explain(scored, accounts)
 
     stored = scored["scores"].set_index("account_id").loc[accounts]
     assert stored[REASON_NAMES].isna().all().all()  # nothing stored for allow rows...
@@ -171,7 +175,7 @@ def test_the_cli_prints_the_reasons_and_json_round_trips(scored, monkeypatch, ca
     for var in ("VIGIL_DUCKDB_PATH", "VIGIL_WAREHOUSE", "MLFLOW_TRACKING_URI"):
         monkeypatch.delenv(var, raising=False)
     allow = _accounts(scored, flagged=False, n=2)
-    expected = explain_scored(DuckDBWarehouse(scored["path"], read_only=True), _registry(scored["data"]), DAY, allow)
+    expected = _explain(scored, allow)
 
     assert main(["--account", *allow, "--day", str(DAY)]) == 0
     text = capsys.readouterr().out

@@ -50,10 +50,14 @@ def test_the_cli_explains_any_scored_account_as_scoring_would(pipeline_run):
     registry = ModelRegistry(local_tracking_uri(pipeline_run.data))
     version = registry.load_version(str(allow["model_version"][0]))
     with duckdb.connect(str(path), read_only=True) as con:  # typed as scoring reads it: through Arrow
-        features = con.execute(
-            "select * from marts.fct_account_features_daily where as_of_date = ? and account_id in (select unnest(?))",
-            [day, list(allow["account_id"])],
-        ).fetch_arrow_table().to_pandas()
+        features = (
+            con.execute(
+                "select * from marts.fct_account_features_daily where as_of_date = ? and account_id in (select unnest(?))",
+                [day, list(allow["account_id"])],
+            )
+            .fetch_arrow_table()
+            .to_pandas()
+        )
     full = score_accounts(
         features,
         version.model,

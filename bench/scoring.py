@@ -31,21 +31,28 @@ from ml.registry import CHAMPION, ModelRegistry
 from ml.score import store
 from ml.score.checks import BANDS
 from ml.score.explain import explain_scored
+from ml.score.feature_rows import feature_frame
 from ml.score.schema import RISK_SCHEMA, SCORES_TABLE
 from ml.score.scoring import REASON_BANDS, score_accounts
 from ml.score.sync import diff_sync
+from ml.train.treeshap import TreeShapTables
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_WITH_REASONS = 3.0  # a day's scoring with reasons, at most this many bare predicts
 
 
-def _features(warehouse: DuckDBWarehouse, days: int) -> pd.DataFrame:
+def _features(warehouse: DuckDBWarehouse, days: int) -> tuple[pd.DataFrame, float]:
+    """The latest `days` as-of days of the mart, as scoring reads them, and the seconds their
+    Arrow-to-pandas conversion took."""
     with warehouse.session() as s:
-        return s.fetch_arrow(
+        table = s.fetch_arrow(
             "select * from marts.fct_account_features_daily where as_of_date in"
             f" (select distinct as_of_date from marts.fct_account_features_daily order by 1 desc limit {days})"
-        ).to_pandas()
+        )
+    started = time.perf_counter()
+    frame = feature_frame(table)
+    return frame, time.perf_counter() - started
 
 
 def _seconds(work: Callable[[], object]) -> float:
@@ -104,6 +111,8 @@ def _measure(features: pd.DataFrame, model, policy, common: dict, repeats: int, 
     # The reference: the booster alone on a ready float32 matrix, nothing else.
     matrix = model.feature_matrix(features)
     trees = (0, model.best_iteration + 1)
+    # Built once per loaded model (first reasons); the medians below run with them built.
+    build_seconds = _seconds(lambda: TreeShapTables.build(model.booster, model.best_iteration + 1))
 
     def score(**options):
         return lambda: score_accounts(features, model, policy, **common, **options)
@@ -128,6 +137,8 @@ def _measure(features: pd.DataFrame, model, policy, common: dict, repeats: int, 
     row["without_reasons_x_predict"] = round(medians["without_reasons"] / bare, 2)
     row["with_reasons_x_predict"] = round(medians["with_reasons"] / bare, 2)
     row["with_reasons_target_met"] = row["with_reasons_x_predict"] <= TARGET_WITH_REASONS
+    row["shap_tables_build_seconds"] = round(build_seconds, 4)
+    row["with_reasons_and_table_build_x_predict"] = round((medians["with_reasons"] + build_seconds) / bare, 2)
     if all_reasons:
         all_seconds = _seconds(score(reason_bands=BANDS))  # once: at ~60x the noise does not matter
         row["all_reasons_seconds"] = round(all_seconds, 2)
@@ -155,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = []
     for days in args.days:
-        features = _features(source, days)
+        features, to_pandas_seconds = _features(source, days)
         measured = _measure(
             features, champion.model, champion.policy, common, args.repeats, days <= args.all_reasons_up_to
         )
-        row = {"days_stacked": days, **measured}
+        row = {"days_stacked": days, "to_pandas_seconds": round(to_pandas_seconds, 4), **measured}
         results.append(row)
         print(json.dumps(row))
     explain = _explain_one_allow_row(source, registry)

@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from ml import settings
 from ml.policy import DecisionPolicy
 from ml.registry import ModelRegistry
+from ml.score.feature_rows import feature_frame
 from ml.score.schema import RISK_SCHEMA, SCORES_TABLE
 from ml.score.scoring import REASON_NAMES, as_of_dates, model_inputs, reasons_for
 from ml.score.store import FEATURES_TABLE
@@ -72,7 +73,7 @@ def _rows_for_accounts(warehouse: Warehouse, table: str, day: date, accounts: Se
             chunk = list(accounts[start : start + _IN_LIST_CHUNK])
             marks = ", ".join("?" for _ in chunk)
             sql = f"select * from {table} where as_of_date = ? and account_id in ({marks})"
-            frames.append(session.fetch_arrow(sql, [day, *chunk]).to_pandas())
+            frames.append(feature_frame(session.fetch_arrow(sql, [day, *chunk])))  # as scoring reads them
     return pd.concat(frames, ignore_index=True)
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 import pandas as pd
 import pyarrow as pa
 
+from ml.score.feature_rows import feature_frame
 from ml.score.schema import (
     DECISIONS_TABLE,
     RISK_SCHEMA,
@@ -57,7 +58,7 @@ def prepare(warehouse: Warehouse) -> None:
 def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
     """Every account's feature row for one as-of day: the population to score."""
     with warehouse.session() as session:
-        return session.fetch_arrow(f"select * from {FEATURES_TABLE} where as_of_date = ?", [day]).to_pandas()
+        return feature_frame(session.fetch_arrow(f"select * from {FEATURES_TABLE} where as_of_date = ?", [day]))
 
 
 def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> None:

@@ -17,8 +17,8 @@ import pandas as pd
 from ml.policy import DecisionPolicy
 from ml.score.checks import BANDS
 from ml.score.reasons import reason_codes_for
-from ml.score.schema import REASON_COLUMNS, REASON_SLOTS, SCORES_COLUMNS
-from ml.train.model import RiskModel
+from ml.score.schema import REASON_COLUMNS, REASON_SLOTS
+from ml.train.model import RiskModel, numeric_matrix
 
 REASON_BANDS = ("review", "block")
 REASON_NAMES = [name for name, _ in REASON_COLUMNS]
@@ -33,7 +33,7 @@ def model_inputs(features: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
     duplicated = features.duplicated(["account_id", "as_of_date"])
     if duplicated.any():
         raise ValueError(f"{int(duplicated.sum())} duplicated account-days in the feature frame")
-    return features[model.features].astype("float64")
+    return pd.DataFrame(numeric_matrix(features[model.features], np.float64), columns=model.features)
 
 
 def reasons_for(values: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
@@ -83,23 +83,19 @@ def score_accounts(
     if not np.isfinite(probability).all():
         raise ValueError(f"{int((~np.isfinite(probability)).sum())} non-finite scores: refusing to write them")
     band = policy.band(probability)
-    scores = pd.DataFrame(
-        {
-            "account_id": features["account_id"].to_numpy(),
-            "as_of_date": as_of_dates(features["as_of_date"]),
-            "score": probability,
-            "band": band,
-        }
-    )
     explained = np.isin(band, list(reason_bands)) if with_reasons else np.zeros(len(band), dtype=bool)
     reasons = reasons_for(values[explained], model)
+    columns: dict[str, object] = {
+        "account_id": features["account_id"].to_numpy(),
+        "as_of_date": as_of_dates(features["as_of_date"]),
+        "score": probability,
+        "band": band,
+    }
     for name in REASON_NAMES:
-        column = np.full(len(scores), None, dtype=object)
+        column = np.full(len(band), None, dtype=object)
         column[explained] = reasons[name].to_numpy()
-        scores[name] = column
-    scores["model_name"] = model_name
-    scores["model_version"] = model_version
-    scores["feature_version"] = feature_version
-    scores["scored_at"] = scored_at  # naive UTC, as every warehouse timestamp
-    scores["run_id"] = run_id
-    return scores[[name for name, _ in SCORES_COLUMNS]]
+        columns[name] = column
+    constants = dict(model_name=model_name, model_version=model_version, feature_version=feature_version)
+    # scored_at: naive UTC, as every warehouse timestamp.
+    columns |= {**constants, "scored_at": scored_at, "run_id": run_id}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(band)))  # built in table order: no reordering copy

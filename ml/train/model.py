@@ -73,6 +73,14 @@ class Calibration:
         return np.interp(np.asarray(raw_scores, float), self.raw, self.probability)
 
 
+def numeric_matrix(frame: pd.DataFrame, dtype: type[np.floating]) -> np.ndarray:
+    """`frame.astype(dtype).to_numpy()`, in one pass when every column is a numpy number or bool
+    (the usual case; object columns, e.g. booleans with nulls, take the pandas cast)."""
+    if all(isinstance(kind, np.dtype) and kind.kind in "biuf" for kind in frame.dtypes):
+        return frame.to_numpy(dtype=dtype)
+    return frame.astype(dtype).to_numpy()
+
+
 @dataclass
 class RiskModel:
     """A fitted booster plus its calibration: `predict_proba` gives calibrated probabilities."""
@@ -90,7 +98,8 @@ class RiskModel:
 
     def feature_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's features in model order as XGBoost reads them: float32, NaN for unknown."""
-        return frame[self.features].astype("float32").to_numpy()
+        selected = frame if list(frame.columns) == self.features else frame[self.features]
+        return numeric_matrix(selected, np.float32)
 
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
         # inplace_predict walks the same trees over the same float32 values as a DMatrix would,

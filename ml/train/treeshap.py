@@ -99,20 +99,19 @@ def _shapley_table(values: np.ndarray, zeros: np.ndarray) -> np.ndarray:
         grown = product * z[..., m, None]
         grown[_bit(d, m, 1)][..., 1:] += product[_bit(d, m, 1)][..., :-1]
         product = grown
+    # Dividing out (z_j + o_j t) and weighting the quotient's coefficients by w collapse into one
+    # weighted sum of the product's coefficients: by 1/z_j (o_j = 0), or, when o_j = 1, by
+    # u_i = sum_{k < i} w_k (-z_j)^(i-1-k) (synthetic division by t + z_j, folded into the weights).
     table = np.empty((*cube, d))
     for j in range(d):
-        zj = z[..., j]
-        half = zeros[:, j].reshape(n, *([1] * (d - 1)))  # z_j against half the cube (one bit fixed)
-        without = np.empty((*cube, d))  # prod_{m != j}: the product divided by (z_j + o_j t)
         off, on = _bit(d, j, 0), _bit(d, j, 1)
-        without[off] = product[off][..., :d] / half[..., None]
-        divided, quotient = product[on], without[on]  # a view: filled in place
-        quotient[..., d - 1] = divided[..., d]
-        for k in range(d - 1, 0, -1):  # synthetic division by (t + z_j), from the top
-            quotient[..., k - 1] = divided[..., k] - half * quotient[..., k]
-        met = np.zeros(cube[1:])
-        met[_bit(d, j, 1)[1:-1]] = 1.0
-        table[..., j] = values.reshape(n, *([1] * d)) * (met - zj) * (without @ weights)
+        half = (n, *([1] * (d - 1)))  # z_j and values against half the cube (bit j fixed)
+        u = np.zeros((n, d + 1))
+        for i in range(1, d + 1):
+            u[:, i] = weights[i - 1] - zeros[:, j] * u[:, i - 1]
+        value, zj = values.reshape(half), zeros[:, j].reshape(half)
+        table[off][..., j] = value * (0.0 - zj) * (product[off][..., :d] @ weights) / zj
+        table[on][..., j] = value * (1.0 - zj) * np.einsum("n...i,ni->n...", product[on], u)
     return table.reshape(n, 2**d, d)
 
 

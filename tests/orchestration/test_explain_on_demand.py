@@ -11,6 +11,7 @@ import pandas as pd
 from ml.registry import ModelRegistry, local_tracking_uri
 from ml.score.checks import BANDS
 from ml.score.explain import EXPLAINED_COLUMNS
+from ml.score.feature_rows import feature_frame
 from ml.score.scoring import REASON_NAMES, score_accounts
 
 
@@ -50,14 +51,8 @@ def test_the_cli_explains_any_scored_account_as_scoring_would(pipeline_run):
     registry = ModelRegistry(local_tracking_uri(pipeline_run.data))
     version = registry.load_version(str(allow["model_version"][0]))
     with duckdb.connect(str(path), read_only=True) as con:  # typed as scoring reads it: through Arrow
-        features = (
-            con.execute(
-                "select * from marts.fct_account_features_daily where as_of_date = ? and account_id in (select unnest(?))",
-                [day, list(allow["account_id"])],
-            )
-            .fetch_arrow_table()
-            .to_pandas()
-        )
+        sql = "select * from marts.fct_account_features_daily where as_of_date = ? and account_id in (select unnest(?))"
+        features = feature_frame(con.sql(sql, params=[day, list(allow["account_id"])]).to_arrow_table())
     full = score_accounts(
         features,
         version.model,

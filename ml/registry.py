@@ -21,6 +21,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
@@ -204,8 +205,14 @@ class ModelRegistry:
     def load(self, alias: str) -> RegisteredModel | None:
         """The version behind `alias` (e.g. `champion`), or None when the alias is not set."""
         version = self._by_alias(alias)
-        if version is None:
-            return None
+        return None if version is None else self._load(version)
+
+    def load_version(self, version: str) -> RegisteredModel:
+        """One version by number, e.g. the `model_version` of a stored score row: the alias may
+        have moved since. Raises MlflowException when the version does not exist."""
+        return self._load(self.client.get_model_version(self.model_name, str(version)))
+
+    def _load(self, version: ModelVersion) -> RegisteredModel:
         self.activate()
         # By version, not by alias again: a promotion in between must not mix two versions.
         uri = f"models:/{self.model_name}/{version.version}"

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml import settings
+from ml.score.feature_rows import feature_frame
 from ml.score.schema import (
     DECISIONS_TABLE,
     SCORES_TABLE,
@@ -31,6 +32,13 @@ from ml.warehouse import Warehouse
 from ml.warehouse.base import create_table_sql, sql_type
 
 FEATURES_MODEL = "fct_account_features_daily"  # in the marts schema of the current target
+
+
+def features_table() -> str:
+    """The feature mart, qualified with the marts schema of the current target."""
+    return f"{settings.schema_name('marts')}.{FEATURES_MODEL}"
+
+
 SYNC_SEQ = SYNC_SEQ_COLUMN[0]
 CHANGES_TABLE = f"{SYNC_TABLE}_changes"  # staged changes for the upsert; empty between runs
 _ARROW = {
@@ -63,9 +71,7 @@ def prepare(warehouse: Warehouse) -> None:
 def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
     """Every account's feature row for one as-of day: the population to score."""
     with warehouse.session() as session:
-        return session.fetch_arrow(
-            f"select * from {settings.schema_name('marts')}.{FEATURES_MODEL} where as_of_date = ?", [day]
-        ).to_pandas()
+        return feature_frame(session.fetch_arrow(f"select * from {features_table()} where as_of_date = ?", [day]))
 
 
 def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> None:

@@ -44,7 +44,7 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
 
 
 class ScoringConfig(dg.Config):
-    with_reasons: bool = True  # TreeSHAP reason codes (most of the scoring time)
+    with_reasons: bool = True  # reason codes for review/block rows (the others: `python -m ml.score.explain`)
 
 
 @dg.asset(

@@ -77,9 +77,8 @@ def band_rates(scores: pd.DataFrame) -> dict[str, float]:
 def no_missing_scores(scores: pd.DataFrame) -> CheckResult:
     score = pd.to_numeric(scores["score"], errors="coerce").to_numpy(float)
     missing = int((~np.isfinite(score)).sum()) + int(scores["band"].isna().sum())
-    return CheckResult(
-        "no_missing_scores", missing == 0, f"{missing} null/NaN scores or bands among {len(scores)} rows", ERROR, missing
-    )
+    detail = f"{missing} null/NaN scores or bands among {len(scores)} rows"
+    return CheckResult("no_missing_scores", missing == 0, detail, ERROR, missing)
 
 
 def scores_within_unit_interval(scores: pd.DataFrame) -> CheckResult:
@@ -170,9 +169,10 @@ def freshness_check(
     name = f"freshness.{table}"
     end = datetime.combine(day + timedelta(days=1), datetime.min.time())
     gap = (end - last_loaded_at).total_seconds() / 3600 if last_loaded_at is not None else None
-    shown = (
-        f"last row loaded {gap:.1f} h before the end of {day}" if gap is not None else f"no row loaded by the end of {day}"
-    )
+    if gap is None:
+        shown = f"no row loaded by the end of {day}"
+    else:
+        shown = f"last row loaded {gap:.1f} h before the end of {day}"
     if median_rows is None:
         return CheckResult(name, True, f"{shown}; too little history: not judged", ERROR, gap)
     shown += f" (median {median_rows:g} rows a day)"

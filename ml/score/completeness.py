@@ -182,10 +182,8 @@ def data_checks_for_days(
             for day in days:
                 results[day] += _table_checks(loads, day, quarantined[day][table], thresholds)
         for day in days:
-            if ingest_ready:
-                results[day].append(rejected_files_check(rejected_files_for(session, day)))
-            else:
-                results[day].append(CheckResult("rejected_files", False, f"{INGEST_SCHEMA}.{LEDGER_TABLE} does not exist"))
+            missing = CheckResult("rejected_files", False, f"{INGEST_SCHEMA}.{LEDGER_TABLE} does not exist")
+            results[day].append(rejected_files_check(rejected_files_for(session, day)) if ingest_ready else missing)
     return results
 
 

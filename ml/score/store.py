@@ -9,12 +9,14 @@ row-by-row inserts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
 import pyarrow as pa
 
+from ml.faults import crash_point
 from ml.score.schema import (
     DECISIONS_TABLE,
     RISK_SCHEMA,
@@ -26,7 +28,7 @@ from ml.score.schema import (
     ensure_risk_tables,
 )
 from ml.score.sync import SyncDiff
-from ml.warehouse import Warehouse
+from ml.warehouse import Warehouse, WarehouseSession
 from ml.warehouse.base import create_table_sql
 
 FEATURES_TABLE = "marts.fct_account_features_daily"
@@ -48,10 +50,41 @@ def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     return pa.Table.from_pandas(frame[[name for name, _ in columns]], schema=schema, preserve_index=False)
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A precondition a write re-checks inside its own transaction, after taking its lock:
+    `sql` returns one row whose `n` must equal `expected`, else nothing is written."""
+
+    sql: str
+    params: list
+    expected: int
+    failure: str
+
+
+class GuardFailedError(RuntimeError):
+    def __init__(self, guard: Guard, found: int) -> None:
+        super().__init__(f"{guard.failure} (found {found}, expected {guard.expected})")
+        self.guard = guard
+
+
+class StaleSyncError(RuntimeError):
+    """Another sync run landed while the diff was computed: recompute it."""
+
+
+def _check(session: WarehouseSession, guards: Sequence[Guard]) -> None:
+    for guard in guards:
+        found = int(session.fetch_arrow(guard.sql, guard.params).to_pylist()[0]["n"])
+        if found != guard.expected:
+            raise GuardFailedError(guard, found)
+
+
 def prepare(warehouse: Warehouse) -> None:
+    from ml.score.leases import prepare_lock
+
     with warehouse.session() as session:
         ensure_risk_tables(session)
         session.execute(create_table_sql(RISK_SCHEMA, CHANGES_TABLE, SYNC_COLUMNS, session.dialect))
+        prepare_lock(session)
 
 
 def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
@@ -60,13 +93,21 @@ def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
         return session.fetch_arrow(f"select * from {FEATURES_TABLE} where as_of_date = ?", [day]).to_pandas()
 
 
-def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> None:
-    """Replace one as-of day of scores: a re-run leaves exactly one row per account and day."""
+def count_features(warehouse: Warehouse, day: date) -> int:
+    with warehouse.session() as session:
+        rows = session.fetch_arrow(f"select count(*) as n from {FEATURES_TABLE} where as_of_date = ?", [day])
+    return int(rows.to_pylist()[0]["n"])
+
+
+def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame, guards: Sequence[Guard] = ()) -> None:
+    """Replace one as-of day of scores: a re-run leaves exactly one row per account and day.
+    `guards` (e.g. "this run still owns the day") are checked inside the transaction."""
     if len(scores) and set(scores["as_of_date"]) != {day}:
         raise ValueError(f"scores for {day} hold other days: {sorted(set(scores['as_of_date']) - {day})[:5]}")
     data = to_arrow(scores, SCORES_TABLE)
     with warehouse.session() as session, session.transaction():
         session.execute(f"delete from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date = ?", [day])
+        _check(session, guards)
         session.append_arrow(RISK_SCHEMA, SCORES_TABLE, data)
 
 
@@ -100,12 +141,16 @@ def apply_sync(
     applied_at: datetime,
     run_id: str,
     runs_applied: int,
+    scores_run_id: str | None = None,
+    guards: Sequence[Guard] = (),
 ) -> None:
     """Stage the changed rows, upsert them into the sync table, append their history and the
     watermark: all or nothing.
 
     `runs_applied` is what `read_sync` saw when the diff was computed: if another sync run has
-    landed since, the diff is stale and nothing is written.
+    landed since, the diff is stale and nothing is written (StaleSyncError). `guards` (the
+    publication gate's: this run owns the day, its scores are unchanged, the watermark has not
+    passed the day) are checked after taking the lock, inside the transaction.
     """
     # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
     # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
@@ -121,6 +166,7 @@ def apply_sync(
                 "changed": diff.changed,
                 "tombstoned": diff.tombstoned,
                 "run_id": run_id,
+                "scores_run_id": scores_run_id,
             }
         ]
     )
@@ -130,14 +176,16 @@ def apply_sync(
         session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
         landed = session.fetch_arrow(f"select count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
         if int(landed) != runs_applied:
-            raise RuntimeError(
+            raise StaleSyncError(
                 f"another sync run landed while the diff for {day} was computed ({runs_applied} -> {landed} runs):"
                 " nothing written; run it again"
             )
+        _check(session, guards)
         if diff.changed:
             session.append_arrow(RISK_SCHEMA, CHANGES_TABLE, to_arrow(diff.upserts, SYNC_TABLE))  # same columns
             session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
             session.execute(f"insert into {target} ({names}) select {names} from {staged}")
+            crash_point("sync.apply.after_upsert")
             session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
             session.append_arrow(RISK_SCHEMA, DECISIONS_TABLE, to_arrow(diff.decisions, DECISIONS_TABLE))
         session.append_arrow(RISK_SCHEMA, SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))

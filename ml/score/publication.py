@@ -1,0 +1,170 @@
+"""The publication gate: which as-of days the enforcement sync may apply.
+
+The scoring run checks each day it wrote (its raw data: `ml.score.completeness`; its scores:
+`ml.score.checks`) and records every result in `risk.publication_checks`, keyed by the day and
+its own run id. The sync applies a day only when the scores it would apply carry a complete set
+of recorded, passing results under the run id that wrote them, and only in that run
+(`ml.score.publish`). Otherwise an operator re-runs after fixing the data, or publishes anyway
+with a recorded override (`risk.publication_overrides`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from ml.contract import TABLES
+from ml.score import store
+from ml.score.checks import (
+    ERROR,
+    CheckResult,
+    band_rate_stable,
+    no_missing_scores,
+    population_matches,
+    scores_within_unit_interval,
+)
+from ml.score.completeness import data_checks
+from ml.score.schema import CHECKS_TABLE, OVERRIDES_TABLE, RISK_SCHEMA, SCORES_TABLE
+from ml.score.thresholds import PublicationThresholds
+from ml.warehouse import Warehouse
+
+FLAGGED_BANDS = ("review", "block")
+SCORE_CHECKS = (
+    "scores_of_run",
+    "no_missing_scores",
+    "scores_within_unit_interval",
+    "population_matches_features",
+    *(f"band_rate.{band}" for band in FLAGGED_BANDS),
+)
+DATA_CHECKS = (
+    *(f"{kind}.{table}" for table in TABLES for kind in ("volume", "freshness", "quarantine")),
+    "rejected_files",
+)
+REQUIRED_CHECKS = (*DATA_CHECKS, *SCORE_CHECKS)
+
+
+def scores_of_run(scores: pd.DataFrame, run_id: str) -> CheckResult:
+    """The day's scores are the ones this run wrote (and nothing of another run is mixed in)."""
+    others = sorted(set(scores["run_id"]) - {run_id})
+    detail = f"{len(scores)} rows written by run {run_id}" if not others else f"rows of other runs: {others[:3]}"
+    return CheckResult("scores_of_run", not others and len(scores) > 0, detail, ERROR, len(scores))
+
+
+def _previous_band_rates(warehouse: Warehouse, day: date, days: int) -> dict[str, list[float]]:
+    with warehouse.session() as session:
+        rows = session.fetch_arrow(
+            "select as_of_date, count(*) as n,"
+            + ", ".join(f" sum(case when band = '{b}' then 1 else 0 end) as {b}" for b in FLAGGED_BANDS)
+            + f" from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date >= ? and as_of_date < ? group by as_of_date",
+            [day - timedelta(days=days), day],
+        ).to_pylist()
+    return {band: [float(r[band]) / float(r["n"]) for r in rows if r["n"]] for band in FLAGGED_BANDS}
+
+
+def score_checks(warehouse: Warehouse, day: date, run_id: str, thresholds: PublicationThresholds) -> list[CheckResult]:
+    """Checks on the scores of D as written (read back from the warehouse)."""
+    scores = store.read_scores(warehouse, day)
+    baseline = _previous_band_rates(warehouse, day, thresholds.band_baseline_days)
+    counts = scores["band"].value_counts()
+    return [
+        scores_of_run(scores, run_id),
+        no_missing_scores(scores),
+        scores_within_unit_interval(scores),
+        population_matches(scores, store.count_features(warehouse, day)),
+        *(
+            band_rate_stable(band, int(counts.get(band, 0)), len(scores), baseline[band], thresholds)
+            for band in FLAGGED_BANDS
+        ),
+    ]
+
+
+def check_day(warehouse: Warehouse, day: date, run_id: str, thresholds: PublicationThresholds) -> list[CheckResult]:
+    """Every check the gate requires for D, for the scores `run_id` wrote."""
+    return [*data_checks(warehouse, day, thresholds), *score_checks(warehouse, day, run_id, thresholds)]
+
+
+def record_checks(
+    warehouse: Warehouse, day: date, run_id: str, results: list[CheckResult], checked_at: datetime
+) -> None:
+    """Store D's results for `run_id` (replacing an earlier record of the same run and day)."""
+    frame = pd.DataFrame(
+        {
+            "as_of_date": day,
+            "run_id": run_id,
+            "check_name": [r.check for r in results],
+            "passed": [r.passed for r in results],
+            "severity": [r.severity for r in results],
+            "statistic": [None if r.statistic is None else float(r.statistic) for r in results],
+            "detail": [r.detail[:2000] for r in results],
+            "checked_at": checked_at,
+        }
+    )
+    frame["statistic"] = frame["statistic"].astype("float64")
+    with warehouse.session() as session, session.transaction():
+        session.execute(f"delete from {RISK_SCHEMA}.{CHECKS_TABLE} where as_of_date = ? and run_id = ?", [day, run_id])
+        session.append_arrow(RISK_SCHEMA, CHECKS_TABLE, store.to_arrow(frame, CHECKS_TABLE))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """May the scores `run_id` wrote for `day` be published? `problems` says why not."""
+
+    day: date
+    run_id: str
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    @property
+    def blocking_checks(self) -> tuple[str, ...]:
+        return tuple(p.split(":")[0] for p in self.problems)
+
+
+def verdict(warehouse: Warehouse, day: date, run_id: str) -> Verdict:
+    """The recorded results for (D, run): every required check present, none failed as an error."""
+    with warehouse.session() as session:
+        rows = session.fetch_arrow(
+            f"select check_name, passed, severity, detail from {RISK_SCHEMA}.{CHECKS_TABLE}"
+            " where as_of_date = ? and run_id = ?",
+            [day, run_id],
+        ).to_pylist()
+    recorded = {row["check_name"]: row for row in rows}
+    problems = [f"{name}: no recorded result" for name in REQUIRED_CHECKS if name not in recorded]
+    problems += [
+        f"{row['check_name']}: {row['detail']}"
+        for row in rows
+        if not row["passed"] and row["severity"] == ERROR and row["check_name"] in REQUIRED_CHECKS
+    ]
+    return Verdict(day, run_id, tuple(problems))
+
+
+def record_override(
+    warehouse: Warehouse,
+    day: date,
+    scores_run_id: str,
+    run_id: str,
+    overridden_by: str,
+    reason: str,
+    problems: tuple[str, ...],
+    created_at: datetime,
+) -> None:
+    """Who published D despite the gate, why, and over which problems."""
+    frame = pd.DataFrame(
+        [
+            {
+                "as_of_date": day,
+                "scores_run_id": scores_run_id,
+                "run_id": run_id,
+                "overridden_by": overridden_by,
+                "reason": reason,
+                "overridden_checks": " | ".join(problems)[:5000],
+                "created_at": created_at,
+            }
+        ]
+    )
+    with warehouse.session() as session, session.transaction():
+        session.append_arrow(RISK_SCHEMA, OVERRIDES_TABLE, store.to_arrow(frame, OVERRIDES_TABLE))

@@ -32,6 +32,7 @@ MAX_ATTEMPTS = 3  # recompute a diff made stale by another run's apply at most t
 class PublicationRefusedError(RuntimeError):
     def __init__(self, day: date, problems: Iterable[str]) -> None:
         self.day, self.problems = day, tuple(problems)
+        self.applied_before: list[DayOutcome] = []  # days of the same call applied before this one
         listed = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(
             f"{day} not published: nothing applied to the enforcement sync.\n{listed}\n"
@@ -112,6 +113,8 @@ def publish_day(
         watermark = _watermark_not_passed(day)
         guards = [leases.held_by(day, run_id), _scores_unchanged(day, scores_run, len(scores)), watermark]
         if problems:
+            note = f" [published under an override by {override.by}: {override.reason}]"
+            diff.decisions["change_reason"] = diff.decisions["change_reason"] + note
             publication.record_override(
                 warehouse, day, scores_run, run_id, override.by, override.reason, tuple(problems), moment
             )
@@ -149,7 +152,13 @@ def publish_days(
     own = tuple(own_runs)
     stale = is_stale or (lambda lease: leases.holder_is_dead(lease.holder))
     leases.acquire(warehouse, days, run_id, now(), is_stale=stale, own_runs=own)
+    outcomes: list[DayOutcome] = []
     try:
-        return [publish_day(warehouse, day, run_id, now, own, override) for day in days]
+        for day in days:
+            outcomes.append(publish_day(warehouse, day, run_id, now, own, override))
+    except PublicationRefusedError as refused:
+        refused.applied_before = outcomes
+        raise
     finally:
         leases.release(warehouse, days, run_id)
+    return outcomes

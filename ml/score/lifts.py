@@ -13,18 +13,19 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from ml.score.store import session_of
 from ml.score.sync import LIFT_COLUMNS
-from ml.warehouse import Warehouse
+from ml.warehouse import Warehouse, WarehouseSession
 
 ACTIONS_TABLE = "staging.stg_marketplace__enforcement_actions"
 HUMAN_SOURCES = ("manual_review", "appeal")
 
 
-def read_lifts(warehouse: Warehouse, day: date) -> pd.DataFrame:
+def read_lifts(source: Warehouse | WarehouseSession, day: date) -> pd.DataFrame:
     """Reinstatements by a person known by the end of `day` (LIFT_COLUMNS)."""
     end = datetime.combine(day + timedelta(days=1), datetime.min.time())
     sources = ", ".join(f"'{s}'" for s in HUMAN_SOURCES)
-    with warehouse.session() as session:
+    with session_of(source) as session:
         rows = session.fetch_arrow(
             f"select action_id, account_id, occurred_at, action_source from {ACTIONS_TABLE}"
             f" where action = 'reinstate' and action_source in ({sources})"

@@ -28,7 +28,7 @@ from ml.score.checks import (
 from ml.score.completeness import data_checks
 from ml.score.schema import CHECKS_TABLE, OVERRIDES_TABLE, RISK_SCHEMA, SCORES_TABLE
 from ml.score.thresholds import PublicationThresholds
-from ml.warehouse import Warehouse
+from ml.warehouse import Warehouse, WarehouseSession
 
 FLAGGED_BANDS = ("review", "block")
 SCORE_CHECKS = (
@@ -52,27 +52,28 @@ def scores_of_run(scores: pd.DataFrame, run_id: str) -> CheckResult:
     return CheckResult("scores_of_run", not others and len(scores) > 0, detail, ERROR, len(scores))
 
 
-def _previous_band_rates(warehouse: Warehouse, day: date, days: int) -> dict[str, list[float]]:
-    with warehouse.session() as session:
-        rows = session.fetch_arrow(
-            "select as_of_date, count(*) as n,"
-            + ", ".join(f" sum(case when band = '{b}' then 1 else 0 end) as {b}" for b in FLAGGED_BANDS)
-            + f" from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date >= ? and as_of_date < ? group by as_of_date",
-            [day - timedelta(days=days), day],
-        ).to_pylist()
+def _previous_band_rates(session: WarehouseSession, day: date, days: int) -> dict[str, list[float]]:
+    rows = session.fetch_arrow(
+        "select as_of_date, count(*) as n,"
+        + ", ".join(f" sum(case when band = '{b}' then 1 else 0 end) as {b}" for b in FLAGGED_BANDS)
+        + f" from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date >= ? and as_of_date < ? group by as_of_date",
+        [day - timedelta(days=days), day],
+    ).to_pylist()
     return {band: [float(r[band]) / float(r["n"]) for r in rows if r["n"]] for band in FLAGGED_BANDS}
 
 
 def score_checks(warehouse: Warehouse, day: date, run_id: str, thresholds: PublicationThresholds) -> list[CheckResult]:
     """Checks on the scores of D as written (read back from the warehouse)."""
-    scores = store.read_scores(warehouse, day)
-    baseline = _previous_band_rates(warehouse, day, thresholds.band_baseline_days)
+    with warehouse.session() as session:
+        scores = store.read_scores(session, day)
+        baseline = _previous_band_rates(session, day, thresholds.band_baseline_days)
+        features = store.count_features(session, day)
     counts = scores["band"].value_counts()
     return [
         scores_of_run(scores, run_id),
         no_missing_scores(scores),
         scores_within_unit_interval(scores),
-        population_matches(scores, store.count_features(warehouse, day)),
+        population_matches(scores, features),
         *(
             band_rate_stable(band, int(counts.get(band, 0)), len(scores), baseline[band], thresholds)
             for band in FLAGGED_BANDS
@@ -124,9 +125,9 @@ class Verdict:
         return tuple(p.split(":")[0] for p in self.problems)
 
 
-def verdict(warehouse: Warehouse, day: date, run_id: str) -> Verdict:
+def verdict(source: Warehouse | WarehouseSession, day: date, run_id: str) -> Verdict:
     """The recorded results for (D, run): every required check present, none failed as an error."""
-    with warehouse.session() as session:
+    with store.session_of(source) as session:
         rows = session.fetch_arrow(
             f"select check_name, passed, severity, detail from {RISK_SCHEMA}.{CHECKS_TABLE}"
             " where as_of_date = ? and run_id = ?",

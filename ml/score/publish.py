@@ -91,25 +91,27 @@ def publish_day(
     """Apply one as-of day's scores to the sync table, or refuse (PublicationRefusedError)."""
     mine = {run_id, *own_runs}
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        state = store.read_sync(warehouse)
-        if state.last_day is not None and day < state.last_day:
-            return DayOutcome(day, "skipped")
-        scores = store.read_scores(warehouse, day)
-        if scores.empty:
-            raise PublicationRefusedError(day, [f"no scores for {day}: score the day first"])
-        writers = sorted(set(scores["run_id"]))
-        scores_run = writers[0]
-        problems = [] if len(writers) == 1 else [f"scores_of_run: the scores of {day} mix runs {writers[:3]}"]
-        if scores_run not in mine:
-            problems.append(
-                f"scores_of_run: the scores of {day} were written by run {scores_run}, not by this run: only the run"
-                " that wrote and checked scores publishes them"
-            )
-        problems += publication.verdict(warehouse, day, scores_run).problems
-        if problems and override is None:
-            raise PublicationRefusedError(day, problems)
+        with warehouse.session() as session:  # every read of the attempt on one connection
+            state = store.read_sync(session)
+            if state.last_day is not None and day < state.last_day:
+                return DayOutcome(day, "skipped")
+            scores = store.read_scores(session, day)
+            if scores.empty:
+                raise PublicationRefusedError(day, [f"no scores for {day}: score the day first"])
+            writers = sorted(set(scores["run_id"]))
+            scores_run = writers[0]
+            problems = [] if len(writers) == 1 else [f"scores_of_run: the scores of {day} mix runs {writers[:3]}"]
+            if scores_run not in mine:
+                problems.append(
+                    f"scores_of_run: the scores of {day} were written by run {scores_run}, not by this run: only the"
+                    " run that wrote and checked scores publishes them"
+                )
+            problems += publication.verdict(session, day, scores_run).problems
+            if problems and override is None:
+                raise PublicationRefusedError(day, problems)
+            lifts = read_lifts(session, day)
         moment = now()
-        diff = diff_sync(state.current, scores, day, moment, run_id, lifts=read_lifts(warehouse, day))
+        diff = diff_sync(state.current, scores, day, moment, run_id, lifts=lifts)
         watermark = _watermark_not_passed(day)
         guards = [leases.held_by(day, run_id), _scores_unchanged(day, scores_run, len(scores)), watermark]
         if problems:

@@ -9,7 +9,8 @@ row-by-row inserts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -93,8 +94,19 @@ def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
         return session.fetch_arrow(f"select * from {FEATURES_TABLE} where as_of_date = ?", [day]).to_pandas()
 
 
-def count_features(warehouse: Warehouse, day: date) -> int:
-    with warehouse.session() as session:
+@contextmanager
+def session_of(source: Warehouse | WarehouseSession) -> Iterator[WarehouseSession]:
+    """A session: the one given, or a new one on the warehouse given (so several reads can
+    share one connection; opening one costs more than a small read)."""
+    if hasattr(source, "fetch_arrow"):
+        yield source
+    else:
+        with source.session() as session:
+            yield session
+
+
+def count_features(source: Warehouse | WarehouseSession, day: date) -> int:
+    with session_of(source) as session:
         rows = session.fetch_arrow(f"select count(*) as n from {FEATURES_TABLE} where as_of_date = ?", [day])
     return int(rows.to_pylist()[0]["n"])
 
@@ -111,8 +123,8 @@ def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame, guards
         session.append_arrow(RISK_SCHEMA, SCORES_TABLE, data)
 
 
-def read_scores(warehouse: Warehouse, day: date) -> pd.DataFrame:
-    with warehouse.session() as session:
+def read_scores(source: Warehouse | WarehouseSession, day: date) -> pd.DataFrame:
+    with session_of(source) as session:
         table = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date = ?", [day])
     return table.to_pandas()
 
@@ -124,8 +136,8 @@ class SyncState:
     runs_applied: int  # sync runs so far: apply_sync refuses if another run landed in between
 
 
-def read_sync(warehouse: Warehouse) -> SyncState:
-    with warehouse.session() as session:
+def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
+    with session_of(source) as session:
         current = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SYNC_TABLE}").to_pandas()
         runs = session.fetch_arrow(
             f"select max(as_of_date) as last_day, count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}"

@@ -71,6 +71,14 @@ def normal_bands(ids: list[str]) -> dict[str, str]:
     return {a: "block" if i < blocks else "review" if i < blocks + reviews else "allow" for i, a in enumerate(ids)}
 
 
+def new_reviews(ids: list[str], shift: int = 10) -> dict[str, str]:
+    """Normal rates, but another set of accounts in review than `normal_bands`: a day with changes."""
+    bands = normal_bands(ids)
+    flagged = [a for a, band in bands.items() if band == "review"]
+    moved = [a for a, band in bands.items() if band == "allow"][:shift]
+    return {**bands, **dict.fromkeys(flagged[:shift], "allow"), **dict.fromkeys(moved, "review")}
+
+
 def scores_frame(day: date, bands: dict[str, str], run_id: str) -> pd.DataFrame:
     frame = pd.DataFrame({"account_id": list(bands), "band": list(bands.values())})
     frame["as_of_date"] = day

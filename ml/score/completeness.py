@@ -146,8 +146,8 @@ def _raw_days_of_file(session: WarehouseSession, table: str, source_file: str) -
     return {row["first"].date(), row["last"].date()} if row["first"] else set()
 
 
-def rejected_files_for(session: WarehouseSession, day: date) -> list[tuple[str, str]]:
-    """Contract-table files whose latest ledger outcome is `rejected`, rejected on or after D."""
+def rejected_files(session: WarehouseSession) -> list[tuple[str, str, datetime]]:
+    """Contract-table files whose latest ledger outcome is `rejected`: (path, reason, when)."""
     rows = session.fetch_arrow(
         f"select file_path, table_name, status, reason, ingested_at from {INGEST_SCHEMA}.{LEDGER_TABLE}"
     ).to_pylist()
@@ -155,10 +155,16 @@ def rejected_files_for(session: WarehouseSession, day: date) -> list[tuple[str, 
     for row in sorted(rows, key=lambda r: (r["ingested_at"], r["status"] == "rejected")):
         latest[row["file_path"]] = row
     return [
-        (path, row["reason"] or "rejected")
+        (path, row["reason"] or "rejected", row["ingested_at"])
         for path, row in sorted(latest.items())
-        if row["status"] == "rejected" and row["table_name"] in TABLES and row["ingested_at"] >= _midnight(day)
+        if row["status"] == "rejected" and row["table_name"] in TABLES
     ]
+
+
+def rejected_files_for(rejected: list[tuple[str, str, datetime]], day: date) -> list[tuple[str, str]]:
+    """The rejected files that may hold rows of D: those rejected on or after D (a file cannot
+    hold rows loaded after it was read)."""
+    return [(path, reason) for path, reason, when in rejected if when >= _midnight(day)]
 
 
 def data_checks(warehouse: Warehouse, day: date, thresholds: PublicationThresholds) -> list[CheckResult]:
@@ -177,13 +183,14 @@ def data_checks_for_days(
             session, INGEST_SCHEMA, QUARANTINE_TABLE
         )
         quarantined = quarantined_per_day(session, first, last) if ingest_ready else {d: Counter() for d in days}
+        rejected = rejected_files(session) if ingest_ready else []
         for table in TABLES:
             loads = read_table_loads(session, table, first, last, thresholds)
             for day in days:
                 results[day] += _table_checks(loads, day, quarantined[day][table], thresholds)
         for day in days:
             missing = CheckResult("rejected_files", False, f"{INGEST_SCHEMA}.{LEDGER_TABLE} does not exist")
-            results[day].append(rejected_files_check(rejected_files_for(session, day)) if ingest_ready else missing)
+            results[day].append(rejected_files_check(rejected_files_for(rejected, day)) if ingest_ready else missing)
     return results
 
 

@@ -25,7 +25,7 @@ from ml.score.checks import (
     population_matches,
     scores_within_unit_interval,
 )
-from ml.score.completeness import data_checks
+from ml.score.completeness import data_checks_for_days
 from ml.score.schema import CHECKS_TABLE, OVERRIDES_TABLE, RISK_SCHEMA, SCORES_TABLE
 from ml.score.thresholds import PublicationThresholds
 from ml.warehouse import Warehouse, WarehouseSession
@@ -81,9 +81,18 @@ def score_checks(warehouse: Warehouse, day: date, run_id: str, thresholds: Publi
     ]
 
 
+def check_days(
+    warehouse: Warehouse, days: list[date], run_id: str, thresholds: PublicationThresholds
+) -> dict[date, list[CheckResult]]:
+    """Every check the gate requires, for each of `days` (scored by `run_id`): the raw data of
+    the whole range is read once, the scores day by day."""
+    data = data_checks_for_days(warehouse, min(days), max(days), thresholds)
+    return {day: [*data[day], *score_checks(warehouse, day, run_id, thresholds)] for day in days}
+
+
 def check_day(warehouse: Warehouse, day: date, run_id: str, thresholds: PublicationThresholds) -> list[CheckResult]:
     """Every check the gate requires for D, for the scores `run_id` wrote."""
-    return [*data_checks(warehouse, day, thresholds), *score_checks(warehouse, day, run_id, thresholds)]
+    return check_days(warehouse, [day], run_id, thresholds)[day]
 
 
 def record_checks(

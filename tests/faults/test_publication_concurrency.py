@@ -22,10 +22,13 @@ from tests.faults.world import (
 NEXT = DAY + timedelta(days=1)
 
 
-def test_a_backfill_while_the_next_days_run_applies_writes_no_decision_before_the_watermark(world, monkeypatch):
+def test_a_backfill_while_the_next_days_run_applies_writes_no_decision_before_the_watermark(
+    published_world, monkeypatch
+):
+    world = published_world
     # The daily runs published up to D.
-    score_days(world, days_between(DAY - timedelta(days=7), DAY), "daily-before")
-    publish(world, days_between(DAY - timedelta(days=7), DAY), "daily-before")
+    score_days(world, [DAY], "daily-d")
+    publish(world, [DAY], "daily-d")
     # A backfill rescored D-30..D (other bands: a new model, say); D+1's daily run scored D+1.
     backfill = days_between(DAY - timedelta(days=30), DAY)
     score_days(world, backfill, "backfill", lambda d: new_reviews(accounts(world, d)))

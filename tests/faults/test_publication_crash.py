@@ -7,6 +7,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.faults.world import (
     DAY,
     accounts,
@@ -31,9 +33,13 @@ print("published")
 """
 
 
+@pytest.fixture
+def world(published_world):
+    """The week before DAY is scored (2% block, 5% review) and published."""
+    return published_world
+
+
 def test_a_sync_killed_mid_apply_leaves_the_previous_state_and_the_next_run_completes(world):
-    score_days(world, BEFORE, "run-before")
-    publish(world, BEFORE, "run-before")
     before = published_state(world)
 
     killed = subprocess.run(

@@ -1,7 +1,7 @@
 """The publication gate refuses a day whose data is incomplete or whose bands collapsed: nothing
 of that day reaches the enforcement sync, and the refusal says why."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import duckdb
 import pyarrow.csv as pa_csv
@@ -14,7 +14,6 @@ from ml.score.publish import Override, PublicationRefusedError
 from tests.faults.world import (
     DAY,
     accounts,
-    days_between,
     normal_bands,
     publish,
     published_state,
@@ -23,13 +22,13 @@ from tests.faults.world import (
     scores_frame,
 )
 
-BEFORE = days_between(DAY - timedelta(days=7), DAY - timedelta(days=1))
 ORDERS = [c.name for c in TABLES["orders"].columns]
 
 
-def _publish_the_week_before(world) -> None:
-    score_days(world, BEFORE, "run-before")
-    assert {o.status for o in publish(world, BEFORE, "run-before")} == {"applied"}
+@pytest.fixture
+def world(published_world):
+    """The week before DAY is scored (2% block, 5% review) and published."""
+    return published_world
 
 
 def _scores_fall(world) -> dict[str, str]:
@@ -55,7 +54,6 @@ def _refused(world, run_id: str) -> PublicationRefusedError:
 
 
 def test_a_missing_orders_file_refuses_the_day_and_applies_nothing(world):
-    _publish_the_week_before(world)
     _take_out_orders_loaded_on(world, DAY)
     before = published_state(world)
 
@@ -70,7 +68,6 @@ def test_a_missing_orders_file_refuses_the_day_and_applies_nothing(world):
 
 
 def test_a_fully_quarantined_orders_file_refuses_the_day(world, tmp_path):
-    _publish_the_week_before(world)
     taken = _take_out_orders_loaded_on(world, DAY)
     # A warehouse unload writes upper-case headers: every row is quarantined as "missing columns".
     landing = tmp_path / "landing"
@@ -91,7 +88,6 @@ def test_a_fully_quarantined_orders_file_refuses_the_day(world, tmp_path):
 
 
 def test_a_late_orders_file_refuses_the_day_until_it_arrives_and_the_day_is_rerun(world, tmp_path):
-    _publish_the_week_before(world)
     late = _take_out_orders_loaded_on(world, DAY)
     before = published_state(world)
 
@@ -112,7 +108,6 @@ def test_a_late_orders_file_refuses_the_day_until_it_arrives_and_the_day_is_reru
 
 
 def test_a_block_rate_collapsed_to_zero_refuses_the_day(world):
-    _publish_the_week_before(world)
     before = published_state(world)
 
     checks = score_days(world, [DAY], "run-d", lambda d: _scores_fall(world))[DAY]
@@ -128,7 +123,6 @@ def test_a_block_rate_collapsed_to_zero_refuses_the_day(world):
 def test_scores_without_recorded_checks_or_of_another_run_are_refused(world):
     from ml.score import store
 
-    _publish_the_week_before(world)
     before = published_state(world)
     # Written straight into the table (no lease, no checks): e.g. a hand-run script.
     store.replace_scores(world, DAY, scores_frame(DAY, normal_bands(accounts(world)), "by-hand"))
@@ -141,7 +135,6 @@ def test_scores_without_recorded_checks_or_of_another_run_are_refused(world):
 
 
 def test_an_override_publishes_a_refused_day_and_records_who_why_and_what(world):
-    _publish_the_week_before(world)
     score_days(world, [DAY], "run-d", lambda d: _scores_fall(world))
     _refused(world, "run-d")
 

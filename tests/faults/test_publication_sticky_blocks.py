@@ -4,18 +4,21 @@ effect), and the decision history says which action lifted it."""
 from datetime import datetime, timedelta
 
 import duckdb
+import pytest
 
-from tests.faults.world import DAY, accounts, days_between, normal_bands, publish, rows, score_days
+from tests.faults.world import DAY, accounts, normal_bands, publish, rows, score_days
 
-BEFORE = days_between(DAY - timedelta(days=7), DAY - timedelta(days=1))
+
+@pytest.fixture
+def world(published_world):
+    """The week before DAY is scored (2% block, 5% review) and published."""
+    return published_world
 
 
 def _blocked_then_falling(world):
-    """The week before D with 2% blocks, then D where every blocked account falls to allow
-    (the block suppressed their activity) while the rest of the bands stay normal."""
+    """Bands for D after a week with 2% blocks: every blocked account falls to allow (the block
+    suppressed their activity) while the rest of the bands stay normal."""
     ids = accounts(world)
-    score_days(world, BEFORE, "run-before")
-    publish(world, BEFORE, "run-before")
     bands = normal_bands(ids)
     blocked = [a for a, band in bands.items() if band == "block"]
     # Others take their place in the block band, so the day's rates stay plausible.

@@ -108,12 +108,12 @@ def score_days(
     days = list(days)
     stale = is_stale or (lambda lease: leases.holder_is_dead(lease.holder))
     leases.acquire(warehouse, days, run_id, now(), is_stale=stale)
-    results = {}
     for day in days:
         bands = bands_for(day) if bands_for else normal_bands(accounts(warehouse, day))
         store.replace_scores(warehouse, day, scores_frame(day, bands, run_id), guards=[leases.held_by(day, run_id)])
-        results[day] = publication.check_day(warehouse, day, run_id, PublicationThresholds())
-        publication.record_checks(warehouse, day, run_id, results[day], now())
+    results = publication.check_days(warehouse, days, run_id, PublicationThresholds())
+    for day, checked in results.items():
+        publication.record_checks(warehouse, day, run_id, checked, now())
     return results
 
 
@@ -143,3 +143,43 @@ def published_state(warehouse: DuckDBWarehouse) -> dict[str, list[tuple]]:
         "decisions": rows(warehouse, "select * from risk.enforcement_decisions order by decided_at, account_id"),
         "sync_runs": rows(warehouse, "select * from risk.enforcement_sync_runs order by applied_at"),
     }
+
+
+def gated_registry(folder: Path):
+    """A local MLflow registry whose `@champion` is a tiny model over the world's features
+    (`signal`, `noise`), promoted through the gate's path: evaluation's tags, then promotion."""
+    import numpy as np
+
+    from ml.lifecycle import promote_challenger
+    from ml.policy import DecisionPolicy, PolicyCosts
+    from ml.registry import ModelRegistry
+    from ml.train.model import TrainConfig, train_risk_model
+
+    def frame(n: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        bad = rng.random(n) < 0.05
+        return pd.DataFrame({"signal": rng.random(n) * 0.6 + 0.4 * bad, "noise": rng.random(n), "is_bad": bad})
+
+    model = train_risk_model(frame(3000, 1), frame(1500, 2), ["signal", "noise"], TrainConfig(max_rounds=30, nthread=1))
+    policy = DecisionPolicy(0.1, 0.5, PolicyCosts(), {"reviewed_per_day": 3.0})
+    registry = ModelRegistry.from_env(folder)
+    with registry.run(run_name="gated") as run_id:
+        registry.log_model(model, policy, frame(5, 3))
+    registry.client.set_tag(run_id, "gate.decision", "promote")  # what evaluation writes on a pass
+    registry.client.set_tag(run_id, "gate.champion_version", "none")
+    promote_challenger(registry)
+    with registry.run(run_name="never evaluated"):
+        registry.log_model(model, policy, frame(5, 3))  # v2: the challenger, not gated
+    return registry
+
+
+def dagster_resources(warehouse: DuckDBWarehouse, registry) -> dict:
+    from orchestration.lib.resources import MlflowResource, WarehouseResource
+
+    return {
+        "warehouse": WarehouseResource(engine="duckdb", duckdb_path=str(warehouse.path)),
+        "mlflow": MlflowResource(tracking_uri=registry.tracking_uri),
+    }
+
+
+NO_REASONS = {"ops": {"risk__account_risk_scores": {"config": {"with_reasons": False}}}}

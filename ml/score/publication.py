@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
 
 from ml.contract import TABLES
 from ml.score import store
@@ -152,8 +153,7 @@ def verdict(source: Warehouse | WarehouseSession, day: date, run_id: str) -> Ver
     return Verdict(day, run_id, tuple(problems))
 
 
-def record_override(
-    warehouse: Warehouse,
+def override_row(
     day: date,
     scores_run_id: str,
     run_id: str,
@@ -161,8 +161,9 @@ def record_override(
     reason: str,
     problems: tuple[str, ...],
     created_at: datetime,
-) -> None:
-    """Who published D despite the gate, why, and over which problems."""
+) -> tuple[str, pa.Table]:
+    """Who published D despite the gate, why, and over which problems: a row of
+    `risk.publication_overrides`, written in the same transaction as the publication."""
     frame = pd.DataFrame(
         [
             {
@@ -176,5 +177,4 @@ def record_override(
             }
         ]
     )
-    with warehouse.session() as session, session.transaction():
-        session.append_arrow(RISK_SCHEMA, OVERRIDES_TABLE, store.to_arrow(frame, OVERRIDES_TABLE))
+    return OVERRIDES_TABLE, store.to_arrow(frame, OVERRIDES_TABLE)

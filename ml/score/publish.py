@@ -114,16 +114,25 @@ def publish_day(
         diff = diff_sync(state.current, scores, day, moment, run_id, lifts=lifts)
         watermark = _watermark_not_passed(day)
         guards = [leases.held_by(day, run_id), _scores_unchanged(day, scores_run, len(scores)), watermark]
+        also = []
         if problems:
             note = f" [published under an override by {override.by}: {override.reason}]"
             diff.decisions["change_reason"] = diff.decisions["change_reason"] + note
-            publication.record_override(
-                warehouse, day, scores_run, run_id, override.by, override.reason, tuple(problems), moment
+            also.append(
+                publication.override_row(day, scores_run, run_id, override.by, override.reason, tuple(problems), moment)
             )
-            log.warning("%s published under override by %s (%s): %s", day, override.by, override.reason, problems)
         try:
             store.apply_sync(
-                warehouse, diff, day, len(scores), moment, run_id, state.runs_applied, scores_run, guards=guards
+                warehouse,
+                diff,
+                day,
+                len(scores),
+                moment,
+                run_id,
+                state.runs_applied,
+                scores_run,
+                guards=guards,
+                also=also,
             )
         except store.StaleSyncError:
             if attempt == MAX_ATTEMPTS:
@@ -134,6 +143,8 @@ def publish_day(
             if failed.guard is watermark:
                 return DayOutcome(day, "skipped")
             raise
+        if problems:
+            log.warning("%s published under override by %s (%s): %s", day, override.by, override.reason, problems)
         return DayOutcome(day, "applied", diff.changed, diff.tombstoned, scores_run, tuple(problems))
     raise AssertionError("unreachable")
 

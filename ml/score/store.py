@@ -155,6 +155,7 @@ def apply_sync(
     runs_applied: int,
     scores_run_id: str | None = None,
     guards: Sequence[Guard] = (),
+    also: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
     """Stage the changed rows, upsert them into the sync table, append their history and the
     watermark: all or nothing.
@@ -162,7 +163,8 @@ def apply_sync(
     `runs_applied` is what `read_sync` saw when the diff was computed: if another sync run has
     landed since, the diff is stale and nothing is written (StaleSyncError). `guards` (the
     publication gate's: this run owns the day, its scores are unchanged, the watermark has not
-    passed the day) are checked after taking the lock, inside the transaction.
+    passed the day) are checked after taking the lock, inside the transaction; `also` are more
+    (risk table, rows) appends that commit with it (e.g. the override that allowed it).
     """
     # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
     # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
@@ -201,3 +203,5 @@ def apply_sync(
             session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
             session.append_arrow(RISK_SCHEMA, DECISIONS_TABLE, to_arrow(diff.decisions, DECISIONS_TABLE))
         session.append_arrow(RISK_SCHEMA, SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))
+        for table, rows in also:
+            session.append_arrow(RISK_SCHEMA, table, rows)

@@ -6,10 +6,11 @@ real changes and nothing else (a score that drifts inside its band is not a chan
 
 Blocks are sticky: the model may add a block, but never lifts one. A block suppresses the very
 activity the 7/30-day features measure, so a blocked abuser's score drifts back to `allow`;
-lifting on that would un-block them automatically. A block ends only when the model no longer
-asks for it *and* a human lifted it after it took effect (a `reinstate` from manual review or
-an appeal, `lifts`). For `HUMAN_LIFT_HOLD_DAYS` after such a lift, a model `block` of that
-account becomes `review`: a person decided against the block, so a person confirms a new one.
+lifting on that would un-block them automatically. A block ends only when a person lifted it
+after it took effect (a `reinstate` from manual review or an appeal, `lifts`); the account then
+gets the model's decision, except that for `HUMAN_LIFT_HOLD_DAYS` after a person reinstated an
+account, a model `block` of it becomes `review`: a person decided against blocking it, so a
+person confirms a new block (and the model cannot re-block what a reviewer just lifted).
 
 Accounts that leave the scored population (the feature mart holds accounts active in the last
 90 days) get a tombstone instead of vanishing: a pending `review` or a `none` becomes

@@ -25,6 +25,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from ml.gate import promotion_record_problems
 from ml.policy import DecisionPolicy
 from ml.redact import redact_uri
 from ml.train.model import RiskModel
@@ -53,6 +54,10 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         probability = self.model.predict_proba(model_input)
         return pd.DataFrame({"probability": probability, "band": self.policy.band(probability)})
+
+
+class UngatedChampionError(RuntimeError):
+    """The version behind `@champion` was not passed by the promotion gate."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,26 @@ class ModelRegistry:
         """The version behind `alias` (e.g. `champion`), or None when the alias is not set."""
         version = self._by_alias(alias)
         return None if version is None else self._load(version)
+
+    def load_champion(self) -> RegisteredModel:
+        """The version behind `@champion`, verified first: it must carry the promotion gate's
+        pass (or a recorded override). Raises LookupError without a champion and
+        UngatedChampionError for a version the gate never passed (an alias moved by hand)."""
+        version = self._by_alias(CHAMPION)
+        if version is None:
+            raise LookupError(f"no `{CHAMPION}` version of {self.model_name}: run the `retrain` job first")
+        tags = dict(version.tags)
+        evaluation = tags.get("gate.evaluation_run_id")
+        run_tags = self.client.get_run(evaluation).data.tags if evaluation == version.run_id else {}
+        problems = promotion_record_problems(str(version.version), version.run_id, tags, run_tags)
+        if problems:
+            raise UngatedChampionError(
+                f"refusing to score with {self.model_name}@{CHAMPION} (v{version.version}): "
+                + "; ".join(problems)
+                + ". Point the alias back at a gated version, or promote through the gate (ml/champion_model,"
+                " with an override_reason if it must)."
+            )
+        return self._load(version)
 
     def load_version(self, version: str) -> RegisteredModel:
         """One version by number, e.g. the `model_version` of a stored score row: the alias may

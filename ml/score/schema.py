@@ -1,4 +1,5 @@
-"""DDL for what scoring writes: the `risk` schema's scores, sync table and decision history."""
+"""DDL for what scoring writes: the `risk` schema's scores, sync table and decision history, and
+the publication gate's check results, overrides and day leases."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ SCORES_TABLE = "account_risk_scores"
 SYNC_TABLE = "enforcement_sync"
 DECISIONS_TABLE = "enforcement_decisions"
 SYNC_RUNS_TABLE = "enforcement_sync_runs"
+CHECKS_TABLE = "publication_checks"
+OVERRIDES_TABLE = "publication_overrides"
+LEASES_TABLE = "day_leases"
+LEASE_LOCK_TABLE = "day_lease_lock"
 REASON_SLOTS = 3
 
 REASON_COLUMNS = tuple(
@@ -58,6 +63,9 @@ DECISIONS_COLUMNS = (
     *MODEL_COLUMNS,
     ("decided_at", "timestamp"),
     ("run_id", "string"),
+    # Why the decision changed: `model` (the band moved), `left the population`, `returned`, or
+    # the human action that lifted a block (`reinstate <action_id> (<source>) at <time>`).
+    ("change_reason", "string"),
 )
 
 # One row per applied as-of day: the sync's watermark and its audit.
@@ -68,6 +76,7 @@ SYNC_RUNS_COLUMNS = (
     ("changed", "integer"),
     ("tombstoned", "integer"),
     ("run_id", "string"),
+    ("scores_run_id", "string"),  # the run that wrote (and checked) the scores applied
 )
 
 # The reverse-ETL cursor, on the sync rows and their history rows: numbered by apply_sync inside
@@ -75,11 +84,51 @@ SYNC_RUNS_COLUMNS = (
 # commit order whatever a worker's clock says. Not part of a diff (SYNC_COLUMNS), only of the tables.
 SYNC_SEQ_COLUMN = ("sync_seq", "integer")
 
+# One row per check per as-of day and scoring run: the publication gate's record. The sync
+# applies a day only when the run that wrote its current scores has a complete set of passing
+# results here (or an override below).
+CHECKS_COLUMNS = (
+    ("as_of_date", "date"),
+    ("run_id", "string"),  # the scoring run whose scores were checked
+    ("check_name", "string"),
+    ("passed", "boolean"),
+    ("severity", "string"),  # error (a failure blocks publication) | warn
+    ("statistic", "float"),
+    ("detail", "string"),
+    ("checked_at", "timestamp"),
+)
+
+# One row per day published despite the gate: who, why, which checks it overrode.
+OVERRIDES_COLUMNS = (
+    ("as_of_date", "date"),
+    ("scores_run_id", "string"),
+    ("run_id", "string"),  # the run that published under the override
+    ("overridden_by", "string"),
+    ("reason", "string"),
+    ("overridden_checks", "string"),
+    ("created_at", "timestamp"),
+)
+
+# One row per as-of day being scored and synced: the run that owns the day's scores and sync.
+LEASES_COLUMNS = (
+    ("as_of_date", "date"),
+    ("run_id", "string"),
+    ("holder", "string"),  # host:pid of the process that took it
+    ("acquired_at", "timestamp"),
+)
+
+# A single row every lease change updates first: concurrent lease changes serialise on it.
+LEASE_LOCK_COLUMNS = (("name", "string"), ("changed_at", "timestamp"))
+
 TABLE_COLUMNS = {
     SCORES_TABLE: SCORES_COLUMNS,
     SYNC_TABLE: (*SYNC_COLUMNS, SYNC_SEQ_COLUMN),
     DECISIONS_TABLE: (*DECISIONS_COLUMNS, SYNC_SEQ_COLUMN),
     SYNC_RUNS_TABLE: SYNC_RUNS_COLUMNS,
+    CHECKS_TABLE: CHECKS_COLUMNS,
+    OVERRIDES_TABLE: OVERRIDES_COLUMNS,
+    LEASES_TABLE: LEASES_COLUMNS,
+    LEASE_LOCK_TABLE: LEASE_LOCK_COLUMNS,
 }
 
 
@@ -89,12 +138,23 @@ def risk_schema() -> str:
 
 
 def ensure_risk_tables(session: WarehouseSession) -> None:
-    """Create the risk schema and its tables if they do not exist (never drops)."""
+    """Create the risk schema and its tables if they do not exist, and add columns a newer
+    version declares to tables an older one created (never drops anything)."""
     risk = risk_schema()
     ensure_schema(session, risk)
     for table, columns in TABLE_COLUMNS.items():
         session.execute(create_table_sql(risk, table, columns, session.dialect))
-    add_sync_seq(session, risk)
+    add_sync_seq(session, risk)  # before the generic pass: its rows need numbering, not nulls
+    for table, columns in TABLE_COLUMNS.items():
+        existing = session.fetch_arrow(
+            "select column_name from information_schema.columns"
+            " where lower(table_schema) = ? and lower(table_name) = ?",
+            [risk.lower(), table],
+        ).column("column_name")
+        names = {str(name).lower() for name in existing.to_pylist()}
+        for name, kind in columns:
+            if name not in names:
+                session.execute(f"alter table {risk}.{table} add column {name} {sql_type(kind, session.dialect)}")
 
 
 def add_sync_seq(session: WarehouseSession, risk: str) -> None:

@@ -9,6 +9,8 @@ row-by-row inserts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml import settings
+from ml.faults import crash_point
 from ml.score.feature_rows import feature_frame
 from ml.score.schema import (
     DECISIONS_TABLE,
@@ -28,7 +31,7 @@ from ml.score.schema import (
     risk_schema,
 )
 from ml.score.sync import SyncDiff
-from ml.warehouse import Warehouse
+from ml.warehouse import Warehouse, WarehouseSession
 from ml.warehouse.base import create_table_sql, sql_type
 
 FEATURES_MODEL = "fct_account_features_daily"  # in the marts schema of the current target
@@ -58,7 +61,37 @@ def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     return pa.Table.from_pandas(frame[[name for name, _ in columns]], schema=schema, preserve_index=False)
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A precondition a write re-checks inside its own transaction, after taking its lock:
+    `sql` returns one row whose `n` must equal `expected`, else nothing is written."""
+
+    sql: str
+    params: list
+    expected: int
+    failure: str
+
+
+class GuardFailedError(RuntimeError):
+    def __init__(self, guard: Guard, found: int) -> None:
+        super().__init__(f"{guard.failure} (found {found}, expected {guard.expected})")
+        self.guard = guard
+
+
+class StaleSyncError(RuntimeError):
+    """Another sync run landed while the diff was computed: recompute it."""
+
+
+def _check(session: WarehouseSession, guards: Sequence[Guard]) -> None:
+    for guard in guards:
+        found = int(session.fetch_arrow(guard.sql, guard.params).to_pylist()[0]["n"])
+        if found != guard.expected:
+            raise GuardFailedError(guard, found)
+
+
 def prepare(warehouse: Warehouse) -> None:
+    from ml.score.leases import prepare_lock
+
     with warehouse.session() as session:
         ensure_risk_tables(session)
         risk, seq_type = risk_schema(), sql_type(SYNC_SEQ_COLUMN[1], session.dialect)
@@ -66,6 +99,7 @@ def prepare(warehouse: Warehouse) -> None:
         staged = session.fetch_arrow(f"select * from {risk}.{CHANGES_TABLE} limit 0").column_names
         if SYNC_SEQ not in staged:  # made before sync_seq existed (it is empty between runs)
             session.execute(f"alter table {risk}.{CHANGES_TABLE} add column {SYNC_SEQ} {seq_type}")
+        prepare_lock(session)
 
 
 def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
@@ -74,18 +108,37 @@ def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
         return feature_frame(session.fetch_arrow(f"select * from {features_table()} where as_of_date = ?", [day]))
 
 
-def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> None:
-    """Replace one as-of day of scores: a re-run leaves exactly one row per account and day."""
+@contextmanager
+def session_of(source: Warehouse | WarehouseSession) -> Iterator[WarehouseSession]:
+    """A session: the one given, or a new one on the warehouse given (so several reads can
+    share one connection; opening one costs more than a small read)."""
+    if hasattr(source, "fetch_arrow"):
+        yield source
+    else:
+        with source.session() as session:
+            yield session
+
+
+def count_features(source: Warehouse | WarehouseSession, day: date) -> int:
+    with session_of(source) as session:
+        rows = session.fetch_arrow(f"select count(*) as n from {features_table()} where as_of_date = ?", [day])
+    return int(rows.to_pylist()[0]["n"])
+
+
+def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame, guards: Sequence[Guard] = ()) -> None:
+    """Replace one as-of day of scores: a re-run leaves exactly one row per account and day.
+    `guards` (e.g. "this run still owns the day") are checked inside the transaction."""
     if len(scores) and set(scores["as_of_date"]) != {day}:
         raise ValueError(f"scores for {day} hold other days: {sorted(set(scores['as_of_date']) - {day})[:5]}")
     data = to_arrow(scores, SCORES_TABLE)
     with warehouse.session() as session, session.transaction():
         session.execute(f"delete from {risk_schema()}.{SCORES_TABLE} where as_of_date = ?", [day])
+        _check(session, guards)
         session.append_arrow(risk_schema(), SCORES_TABLE, data)
 
 
-def read_scores(warehouse: Warehouse, day: date) -> pd.DataFrame:
-    with warehouse.session() as session:
+def read_scores(source: Warehouse | WarehouseSession, day: date) -> pd.DataFrame:
+    with session_of(source) as session:
         table = session.fetch_arrow(f"select * from {risk_schema()}.{SCORES_TABLE} where as_of_date = ?", [day])
     return table.to_pandas()
 
@@ -108,8 +161,8 @@ class SyncState:
     runs_applied: int  # sync runs so far: apply_sync refuses if another run landed in between
 
 
-def read_sync(warehouse: Warehouse) -> SyncState:
-    with warehouse.session() as session:
+def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
+    with session_of(source) as session:
         current = session.fetch_arrow(f"select * from {risk_schema()}.{SYNC_TABLE}").to_pandas()
         runs = session.fetch_arrow(
             f"select max(as_of_date) as last_day, count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}"
@@ -125,12 +178,18 @@ def apply_sync(
     applied_at: datetime,
     run_id: str,
     runs_applied: int,
+    scores_run_id: str | None = None,
+    guards: Sequence[Guard] = (),
+    also: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
     """Stage the changed rows, upsert them into the sync table, append their history and the
     watermark: all or nothing.
 
     `runs_applied` is what `read_sync` saw when the diff was computed: if another sync run has
-    landed since, the diff is stale and nothing is written.
+    landed since, the diff is stale and nothing is written (StaleSyncError). `guards` (the
+    publication gate's: this run owns the day, its scores are unchanged, the watermark has not
+    passed the day) are checked after taking the lock, inside the transaction; `also` are more
+    (risk table, rows) appends that commit with it (e.g. the override that allowed it).
     """
     # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
     # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
@@ -146,6 +205,7 @@ def apply_sync(
                 "changed": diff.changed,
                 "tombstoned": diff.tombstoned,
                 "run_id": run_id,
+                "scores_run_id": scores_run_id,
             }
         ]
     )
@@ -155,10 +215,11 @@ def apply_sync(
         session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
         landed = session.fetch_arrow(f"select count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
         if int(landed) != runs_applied:
-            raise RuntimeError(
+            raise StaleSyncError(
                 f"another sync run landed while the diff for {day} was computed ({runs_applied} -> {landed} runs):"
                 " nothing written; run it again"
             )
+        _check(session, guards)
         if diff.changed:
             # Numbered here, under the lock taken above: sync_seq grows in commit order.
             last_seq = session.fetch_arrow(f"select max({SYNC_SEQ}) as n from {target}").to_pylist()[0]["n"]
@@ -166,6 +227,9 @@ def apply_sync(
             session.append_arrow(risk_schema(), CHANGES_TABLE, to_arrow(upserts, SYNC_TABLE))  # same columns
             session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
             session.execute(f"insert into {target} ({names}) select {names} from {staged}")
+            crash_point("sync.apply.after_upsert")
             session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
             session.append_arrow(risk_schema(), DECISIONS_TABLE, to_arrow(decisions, DECISIONS_TABLE))
         session.append_arrow(risk_schema(), SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))
+        for table, rows in also:
+            session.append_arrow(risk_schema(), table, rows)

@@ -15,6 +15,7 @@ CHECKS_TABLE = "publication_checks"
 OVERRIDES_TABLE = "publication_overrides"
 LEASES_TABLE = "day_leases"
 LEASE_LOCK_TABLE = "day_lease_lock"
+BLOCK_LIFTS_TABLE = "block_lifts"
 REASON_SLOTS = 3
 
 REASON_COLUMNS = tuple(
@@ -120,6 +121,15 @@ LEASES_COLUMNS = (
 # A single row every lease change updates first: concurrent lease changes serialise on it.
 LEASE_LOCK_COLUMNS = (("name", "string"), ("changed_at", "timestamp"))
 
+# Blocks lifted by a person in Vigil (`python -m ml.score.lifts`), e.g. after a bad model or data
+# day: like a reinstatement in the product, the only other thing that ends a block.
+BLOCK_LIFTS_COLUMNS = (
+    ("account_id", "string"),
+    ("lifted_at", "timestamp"),
+    ("lifted_by", "string"),
+    ("reason", "string"),
+)
+
 TABLE_COLUMNS = {
     SCORES_TABLE: SCORES_COLUMNS,
     SYNC_TABLE: (*SYNC_COLUMNS, SYNC_SEQ_COLUMN),
@@ -129,6 +139,7 @@ TABLE_COLUMNS = {
     OVERRIDES_TABLE: OVERRIDES_COLUMNS,
     LEASES_TABLE: LEASES_COLUMNS,
     LEASE_LOCK_TABLE: LEASE_LOCK_COLUMNS,
+    BLOCK_LIFTS_TABLE: BLOCK_LIFTS_COLUMNS,
 }
 
 

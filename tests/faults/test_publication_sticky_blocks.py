@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
+from ml.score.lifts import record_lifts
 from tests.faults.world import DAY, accounts, normal_bands, publish, rows, score_days
 
 
@@ -69,3 +70,35 @@ def test_a_reinstatement_by_appeal_lifts_the_block_and_the_history_names_it(worl
         " where previous_decision = 'block' and decision <> 'block'",
     )
     assert history == [(appealed, "none", f"reinstate act-1 (appeal) at {DAY} 09:00")]  # a rule is not a person
+
+
+def test_a_lift_recorded_in_vigil_by_a_named_person_lifts_the_block_on_the_next_day_applied(world):
+    blocked, fallen = _blocked_then_falling(world)
+    lifted, kept = blocked[0], blocked[1]
+    # Recorded during DAY (before its end): it applies when DAY is applied.
+    at = datetime.combine(DAY, datetime.min.time()) + timedelta(hours=15)
+    record_lifts(world, [lifted], "a.reviewer", "bad data day 2026-03-10, ticket 42", at)
+
+    score_days(world, [DAY], "run-d", lambda d: fallen)
+    publish(world, [DAY], "run-d")
+
+    history = rows(
+        world,
+        "select account_id, decision, change_reason from risk.enforcement_decisions"
+        " where previous_decision = 'block' and decision <> 'block'",
+    )
+    assert history == [
+        (lifted, "none", f"lifted in Vigil by a.reviewer at {DAY} 15:00: bad data day 2026-03-10, ticket 42")
+    ]
+    assert rows(world, "select decision from risk.enforcement_sync where account_id = ?", [kept]) == [("block",)]
+
+
+def test_a_lift_without_a_reason_or_of_an_account_not_blocked_is_refused_and_writes_nothing(world):
+    blocked, _ = _blocked_then_falling(world)
+    not_blocked = next(a for a in accounts(world) if a not in blocked)
+    at = datetime.combine(DAY, datetime.min.time())
+    with pytest.raises(ValueError, match="a reason"):
+        record_lifts(world, [blocked[0]], "a.reviewer", "  ", at)
+    with pytest.raises(ValueError, match="not blocked"):
+        record_lifts(world, [blocked[0], not_blocked], "a.reviewer", "appeal upheld", at)
+    assert rows(world, "select count(*) from risk.block_lifts") == [(0,)]

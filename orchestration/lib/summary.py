@@ -115,6 +115,12 @@ def scoring_summary(warehouse: Warehouse, examples: int = 3) -> list[str]:
                 f" order by score desc, account_id limit {int(examples)}"
             ).to_pylist()
             history = s.fetch_arrow(f"select count(*) as n from {risk}.enforcement_decisions").to_pylist()[0]["n"]
+            gate = s.fetch_arrow(
+                "select count(distinct as_of_date) as days, sum(case when passed then 0 else 1 end) as failed,"
+                f" (select count(*) from {risk}.enforcement_sync_runs) as applied,"
+                f" (select count(*) from {risk}.publication_overrides) as overrides"
+                f" from {risk}.publication_checks"
+            ).to_pylist()[0]
         except Exception:  # scoring not run (yet)
             return []
     if not days:
@@ -126,6 +132,8 @@ def scoring_summary(warehouse: Warehouse, examples: int = 3) -> list[str]:
         f"sync:     {risk}.enforcement_sync "
         + ", ".join(f"{r['decision']} {r['n']:,}" for r in sync)
         + f"; {history:,} decision changes in {risk}.enforcement_decisions",
+        f"gate:     {gate['days']} days checked ({int(gate['failed'] or 0)} failed or warned checks in"
+        f" {risk}.publication_checks), {gate['applied']} applied by the sync, {gate['overrides']} overrides",
         "examples from the sync table (flagged accounts, highest score when the decision was set):",
     ]
     for row in top:

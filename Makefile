@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --locked --no-sync
 DBT_PROJECT_FILE := orchestration/defs/dbt/project.py
 
-.PHONY: help install demo pipeline test dev mlflow lint bench bench-daily bench-scoring clean
+.PHONY: help install demo pipeline test postgresql dev mlflow lint bench bench-daily bench-scoring clean
 
 help:
 	@echo "make demo      simulate a marketplace and run the whole pipeline on local DuckDB"
@@ -45,8 +45,16 @@ demo: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 pipeline: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(RUN) python -m orchestration.demo --no-simulate
 
-test: install dbt_project/target/manifest.json
+test: install dbt_project/target/manifest.json postgresql
 	$(RUN) pytest -q
+
+# The reverse-ETL tests start a throwaway PostgreSQL server (Debian's package): install it when
+# its binaries are missing and we may (root with apt-get, as in CI); otherwise those tests skip.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+			&& apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; } \
+		|| echo "PostgreSQL is not installed and cannot be installed here: the reverse-ETL tests will skip"
 
 dev: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(RUN) dagster dev -w workspace.yaml

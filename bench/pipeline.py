@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                     sys.executable,
                     "-c",
                     "from ml import settings; from ml.ingest.load import ingest_landing;"
-                    " from ml.warehouse import warehouse_from_env;"
-                    " r = ingest_landing(warehouse_from_env(), settings.landing_dir(), run_id='bench');"
+                    " from ml.warehouse import Role, warehouse_from_env;"
+                    " r = ingest_landing(warehouse_from_env(role=Role.LOADER), settings.landing_dir(), run_id='bench');"
                     " print(r.rows_loaded, r.rows_quarantined)",
                 ],
             ),

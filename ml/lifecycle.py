@@ -16,7 +16,17 @@ import pandas as pd
 from ml.evaluate import plots
 from ml.evaluate.baselines import STARTER_RULES, fit_logistic_baseline, logistic_score, rules_score
 from ml.evaluate.report import BlockReport, ScoredModel, evaluate_block
-from ml.gate import GateConfig, GateDecision, decide_promotion
+from ml.gate import (
+    DECISION_TAG,
+    EVALUATION_RUN_TAG,
+    OVERRIDDEN_TAG,
+    OVERRIDE_REASON_TAG,
+    PROMOTE,
+    GateConfig,
+    GateDecision,
+    decide_promotion,
+    loosened,
+)
 from ml.policy import DecisionPolicy, PolicyCosts, choose_policy
 from ml.registry import CHALLENGER, CHAMPION, ModelRegistry, RegisteredModel
 from ml.train.model import RiskModel, TrainConfig, train_risk_model
@@ -125,21 +135,26 @@ def evaluate_challenger(
 
     plot_dir.mkdir(parents=True, exist_ok=True)
     files = _write_plots(plot_dir, test, scores, models, challenger.model)
+    already_champion = champion is not None and champion.version == challenger.version
     with registry.run(run_id=challenger.run_id):
         mlflow.log_metrics(report.flat_metrics())
-        # Tags, not params: a re-evaluation with other bounds must be able to overwrite them.
-        mlflow.set_tags({f"gate.config.{k}": str(v) for k, v in asdict(gate).items()})
         for file in files:
             mlflow.log_artifact(str(file), "evaluation")
         mlflow.log_dict(_report_dict(report, decision), "evaluation/report.json")
-        mlflow.set_tags(
-            {
-                "gate.decision": "promote" if decision.promote else "refuse",
-                "gate.reasons": " | ".join(decision.reasons)[:5000],
-                "gate.champion_version": champion.version if champion else "none",
-                "gate.override_reason": override_reason or "",
-            }
-        )
+        # The champion's own run keeps the decision that promoted it: scoring verifies it.
+        if not already_champion:
+            # Tags, not params: a re-evaluation with other bounds must be able to overwrite them.
+            mlflow.set_tags({f"gate.config.{k}": str(v) for k, v in asdict(gate).items()})
+            mlflow.set_tags(
+                {
+                    DECISION_TAG: PROMOTE if decision.promote else "refuse",
+                    "gate.reasons": " | ".join(decision.reasons)[:5000],
+                    "gate.champion_version": champion.version if champion else "none",
+                    OVERRIDDEN_TAG: str(decision.overridden).lower(),
+                    OVERRIDE_REASON_TAG: override_reason or "",
+                    "gate.loosened": "; ".join(loosened(gate)),
+                }
+            )
     return EvaluationOutcome(
         challenger_version=challenger.version,
         champion_version=champion.version if champion else None,
@@ -199,7 +214,7 @@ def promote_challenger(registry: ModelRegistry) -> str:
         raise LookupError(f"no `{CHALLENGER}` version of {registry.model_name} to promote")
     model_version = registry.client.get_model_version(registry.model_name, version)
     tags = registry.client.get_run(model_version.run_id).data.tags
-    if tags.get("gate.decision") != "promote":
+    if tags.get(DECISION_TAG) != PROMOTE:
         raise ValueError(
             f"v{version} was not passed by the gate ({tags.get('gate.decision', 'not evaluated')}):"
             f" {tags.get('gate.reasons', 'materialize model_evaluation first')}"
@@ -216,7 +231,12 @@ def promote_challenger(registry: ModelRegistry) -> str:
             "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "promoted_over": f"v{champion}" if champion != "none" else "rules baseline",
             "gate_reasons": tags.get("gate.reasons", ""),
-            "gate_override_reason": tags.get("gate.override_reason", ""),
+            "gate_override_reason": tags.get(OVERRIDE_REASON_TAG, ""),
+            # The gate's pass, on the version itself: what scoring verifies before using it.
+            DECISION_TAG: PROMOTE,
+            EVALUATION_RUN_TAG: model_version.run_id,
+            OVERRIDDEN_TAG: tags.get(OVERRIDDEN_TAG, "false"),
+            OVERRIDE_REASON_TAG: tags.get(OVERRIDE_REASON_TAG, ""),
         },
     )
     return version

@@ -15,15 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from ml.gate import promotion_record_problems
 from ml.policy import DecisionPolicy
+from ml.redact import redact_uri
 from ml.train.model import RiskModel
 
 CHALLENGER = "challenger"
@@ -52,6 +56,10 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
         return pd.DataFrame({"probability": probability, "band": self.policy.band(probability)})
 
 
+class UngatedChampionError(RuntimeError):
+    """The version behind `@champion` was not passed by the promotion gate."""
+
+
 @dataclass(frozen=True)
 class RegisteredModel:
     """A model version loaded from the registry, with what scoring and evaluation need."""
@@ -68,6 +76,26 @@ def local_tracking_uri(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
 
 
+def without_http_credentials(uri: str) -> str:
+    """An http(s) tracking URI with `user:password@` becomes the URI without them, and the
+    credentials go to MLflow's own MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD.
+
+    MLflow quotes the URI it was given in its error messages ("API request to <uri>/... failed")
+    and in the run links it prints: once a message reaches a Dagster event log, so would the
+    password. Database URIs (postgresql://user:pw@...) keep theirs: SQLAlchemy masks it.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return uri
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    for var, value in (("MLFLOW_TRACKING_USERNAME", unquote(user)), ("MLFLOW_TRACKING_PASSWORD", unquote(password))):
+        if os.environ.get(var, value) != value:
+            raise ValueError(f"the tracking URI's credentials differ from {var}: set them in one place only")
+        os.environ[var] = value
+    return urlunsplit(parts._replace(netloc=host))
+
+
 class ModelRegistry:
     """Tracking runs and registered versions of one risk model."""
 
@@ -78,13 +106,13 @@ class ModelRegistry:
         experiment: str = DEFAULT_EXPERIMENT,
         model_name: str = DEFAULT_MODEL_NAME,
     ):
-        self.tracking_uri = tracking_uri
+        self.tracking_uri = without_http_credentials(tracking_uri)
         self.artifact_root = artifact_root
         self.experiment = experiment
         self.model_name = model_name
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     @classmethod
     def from_env(cls, data_dir: Path, **overrides) -> ModelRegistry:
@@ -105,6 +133,11 @@ class ModelRegistry:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = configured
+
+    @property
+    def display_uri(self) -> str:
+        """The tracking URI without its credentials: the only form to show or record anywhere."""
+        return redact_uri(self.tracking_uri)
 
     def model_uri(self, alias: str) -> str:
         return f"models:/{self.model_name}@{alias}"
@@ -177,8 +210,34 @@ class ModelRegistry:
     def load(self, alias: str) -> RegisteredModel | None:
         """The version behind `alias` (e.g. `champion`), or None when the alias is not set."""
         version = self._by_alias(alias)
+        return None if version is None else self._load(version)
+
+    def load_champion(self) -> RegisteredModel:
+        """The version behind `@champion`, verified first: it must carry the promotion gate's
+        pass (or a recorded override). Raises LookupError without a champion and
+        UngatedChampionError for a version the gate never passed (an alias moved by hand)."""
+        version = self._by_alias(CHAMPION)
         if version is None:
-            return None
+            raise LookupError(f"no `{CHAMPION}` version of {self.model_name}: run the `retrain` job first")
+        tags = dict(version.tags)
+        evaluation = tags.get("gate.evaluation_run_id")
+        run_tags = self.client.get_run(evaluation).data.tags if evaluation == version.run_id else {}
+        problems = promotion_record_problems(str(version.version), version.run_id, tags, run_tags)
+        if problems:
+            raise UngatedChampionError(
+                f"refusing to score with {self.model_name}@{CHAMPION} (v{version.version}): "
+                + "; ".join(problems)
+                + ". Point the alias back at a gated version, or promote through the gate (ml/champion_model,"
+                " with an override_reason if it must)."
+            )
+        return self._load(version)
+
+    def load_version(self, version: str) -> RegisteredModel:
+        """One version by number, e.g. the `model_version` of a stored score row: the alias may
+        have moved since. Raises MlflowException when the version does not exist."""
+        return self._load(self.client.get_model_version(self.model_name, str(version)))
+
+    def _load(self, version: ModelVersion) -> RegisteredModel:
         self.activate()
         # By version, not by alias again: a promotion in between must not mix two versions.
         uri = f"models:/{self.model_name}/{version.version}"

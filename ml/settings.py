@@ -43,9 +43,67 @@ def warehouse_engine() -> str:
     return engine
 
 
+# dbt targets (dbt_project/profiles.yml) and the engine each runs on.
+DBT_TARGET_ENGINES = {"local": "duckdb", "snowflake": "snowflake", "snowflake_dev": "snowflake"}
+# Targets that use Vigil's schema names as-is: production, and the embedded DuckDB file (private
+# to its user). The same list is dbt's var `vigil_plain_schema_targets` (a test keeps them equal).
+PLAIN_SCHEMA_TARGETS = ("local", "snowflake")
+
+
 def dbt_target() -> str:
-    """The dbt target that matches the warehouse engine."""
-    return "snowflake" if warehouse_engine() == "snowflake" else "local"
+    """VIGIL_DBT_TARGET if set (it must run on VIGIL_WAREHOUSE's engine), else the engine's
+    default target: `local` for DuckDB, `snowflake` (production) for Snowflake."""
+    engine = warehouse_engine()
+    target = os.environ.get("VIGIL_DBT_TARGET") or ("snowflake" if engine == "snowflake" else "local")
+    if DBT_TARGET_ENGINES.get(target) != engine:
+        raise ValueError(
+            f"VIGIL_DBT_TARGET={target!r} does not run on VIGIL_WAREHOUSE={engine!r}:"
+            f" targets are {', '.join(f'{t} ({e})' for t, e in DBT_TARGET_ENGINES.items())}"
+        )
+    return target
+
+
+def target_schema() -> str:
+    """dbt's `target.schema` for the current target (profiles.yml reads the same variables)."""
+    target = dbt_target()
+    if target == "local":
+        return "main"
+    schema = os.environ.get("SNOWFLAKE_SCHEMA") or ("public" if target == "snowflake" else "")
+    if not schema:
+        raise ValueError(f"the {target} target needs SNOWFLAKE_SCHEMA (your own, e.g. dbt_<you>)")
+    return schema
+
+
+def schema_name(custom: str) -> str:
+    """Where one of Vigil's schemas (raw, ingest, reference, staging, intermediate, marts, risk)
+    lives on the current target: the name as-is on production and local DuckDB, else
+    `<target schema>_<name>`. The rule of dbt_project/macros/generate_schema_name.sql, so dbt
+    and Python always read and write the same schemas, and a dev run never a production one."""
+    target = dbt_target()
+    return custom if target in PLAIN_SCHEMA_TARGETS else f"{target_schema()}_{custom}"
+
+
+# Unquoted SQL identifiers only: schema names are interpolated into SQL.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _schema(variable: str, default: str) -> str:
+    name = os.environ.get(variable, default)
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{variable} must be a plain SQL identifier (letters, digits, _), got {name!r}")
+    return name
+
+
+def raw_schema() -> str:
+    """The raw tables' schema (dbt source `marketplace`, written by ingestion): VIGIL_RAW_SCHEMA,
+    default `raw`, on the current target."""
+    return schema_name(_schema("VIGIL_RAW_SCHEMA", "raw"))
+
+
+def ingest_schema() -> str:
+    """Ingestion's ledger and quarantine (dbt source `ingest`): VIGIL_INGEST_SCHEMA, default
+    `ingest`, on the current target."""
+    return schema_name(_schema("VIGIL_INGEST_SCHEMA", "ingest"))
 
 
 def training_set_dir() -> Path:
@@ -70,3 +128,40 @@ def duckdb_threads() -> int:
     if threads < 1:
         raise ValueError(f"VIGIL_DUCKDB_THREADS must be a positive integer, got {value!r}")
     return threads
+
+
+DEFAULT_INGEST_SETTLE_SECONDS = 10.0
+DEFAULT_INGEST_MAX_FILE_BYTES = 256 * 1024 * 1024
+DEFAULT_INGEST_MEMORY_LIMIT = "2GB"
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _number(variable: str, default: float, kind: type[int] | type[float]) -> float:
+    raw = os.environ.get(variable)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{variable} must be a {kind.__name__}, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{variable} must be >= 0, got {raw!r}")
+    return value
+
+
+def ingest_settle_seconds() -> float:
+    """A landing file modified less than this long ago is still being written: wait or defer it."""
+    return float(_number("VIGIL_INGEST_SETTLE_SECONDS", DEFAULT_INGEST_SETTLE_SECONDS, float))
+
+
+def ingest_max_file_bytes() -> int:
+    """Landing files larger than this are rejected unread (split them into smaller batches)."""
+    return int(_number("VIGIL_INGEST_MAX_FILE_BYTES", DEFAULT_INGEST_MAX_FILE_BYTES, int))
+
+
+def ingest_memory_limit() -> str:
+    """DuckDB memory_limit of the scratch database that validates landing files (e.g. `2GB`)."""
+    limit = os.environ.get("VIGIL_INGEST_MEMORY_LIMIT", DEFAULT_INGEST_MEMORY_LIMIT).strip()
+    if not _MEMORY.fullmatch(limit):
+        raise ValueError(f"VIGIL_INGEST_MEMORY_LIMIT must look like 512MB or 2GB, got {limit!r}")
+    return limit

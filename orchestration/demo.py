@@ -21,7 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from ml import settings
-from ml.warehouse import warehouse_from_env
+from ml.warehouse import Role, warehouse_from_env
 
 log = logging.getLogger("vigil.demo")
 
@@ -67,7 +67,7 @@ def _feature_chunks(warehouse) -> list[tuple[str, str]]:
     with warehouse.session() as session:
         row = session.fetch_arrow(
             "select min(activity_date) as first_day, max(activity_date) as last_day"
-            " from intermediate.int_account_activity_daily"
+            f" from {settings.schema_name('intermediate')}.int_account_activity_daily"
         ).to_pylist()[0]
     keys = feature_days.get_partition_keys()
     wanted = [k for k in keys if row["first_day"] and str(row["first_day"]) <= k <= str(row["last_day"])]
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, tags=tags)
 
     results = [run("ingest_and_stage")]
-    chunks = _feature_chunks(warehouse_from_env(read_only=True)) if results[-1].success else []
+    chunks = _feature_chunks(warehouse_from_env(role=Role.TRANSFORMER, read_only=True)) if results[-1].success else []
     if results[-1].success:
         for start, end in chunks:
             log.info("building features for %s .. %s", start, end)
@@ -141,11 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     for c in failed_checks[:10]:
         print(f"  - {c.asset_key.to_user_string()} / {c.check_name} ({c.severity.value})")
     if succeeded:
-        for line in warehouse_summary(warehouse_from_env(read_only=True)):
+        for line in warehouse_summary(warehouse_from_env(role=Role.TRANSFORMER, read_only=True)):
             print(line)
         for line in model_summary(ModelRegistry.from_env(settings.data_dir())):
             print(line)
-        for line in scoring_summary(warehouse_from_env(read_only=True)):
+        for line in scoring_summary(warehouse_from_env(role=Role.TRANSFORMER, read_only=True)):
             print(line)
     print(f"landing folder: {settings.landing_dir()}")
     print(f"warehouse:      {settings.duckdb_path() if settings.warehouse_engine() == 'duckdb' else 'snowflake'}")

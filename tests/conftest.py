@@ -1,9 +1,17 @@
 """Shared fixtures: a small simulated landing folder and an isolated data folder per test."""
 
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    # Tests write landing files and ingest them at once; the settle interval (which defers
+    # files modified moments ago) is exercised explicitly by the tests that set it.
+    os.environ.setdefault("VIGIL_INGEST_SETTLE_SECONDS", "0")
+
 
 # Small enough that the whole suite stays fast, big enough that every pattern shows up.
 SMALL = {"n_accounts": 2_000, "start_date": date(2026, 1, 1), "end_date": date(2026, 3, 31), "seed": 11}
@@ -29,5 +37,6 @@ def vigil_env(tmp_path, monkeypatch) -> Path:
     return data
 
 
-# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`.
-pytest_plugins = ["tests.snowflake_emulator"]
+# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`, and a throwaway
+# PostgreSQL server (the product database of the reverse-ETL tests).
+pytest_plugins = ["tests.snowflake_emulator", "tests.postgres_server"]

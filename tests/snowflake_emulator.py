@@ -33,8 +33,8 @@ import pytest
 from fakesnow import server as fakesnow_server
 from fakesnow.instance import FakeSnow
 
+from ml import settings
 from ml.ingest.load import IngestReport, ingest_landing
-from ml.ingest.schema import INGEST_SCHEMA, RAW_SCHEMA
 from ml.warehouse.snowflake_engine import SnowflakeWarehouse
 
 # Ingesting the whole small simulation through fakesnow takes ~80 s (409 files, each a few
@@ -98,14 +98,15 @@ def dbt_snowflake_env(connection: dict[str, Any], database: str) -> dict[str, st
     """
     return {
         "VIGIL_DBT_TARGET": "snowflake",
-        "VIGIL_RAW_SCHEMA": RAW_SCHEMA,
-        "VIGIL_INGEST_SCHEMA": INGEST_SCHEMA,
+        "VIGIL_RAW_SCHEMA": settings.raw_schema(),
+        "VIGIL_INGEST_SCHEMA": settings.ingest_schema(),
         "SNOWFLAKE_ACCOUNT": connection["account"],
         "SNOWFLAKE_USER": connection["user"],
-        "SNOWFLAKE_PASSWORD": connection["password"],
+        "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": connection["password"],
         "SNOWFLAKE_PRIVATE_KEY_PATH": "",
-        "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "",
+        "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "",
         "SNOWFLAKE_ROLE": "",
+        "SNOWFLAKE_TRANSFORMER_ROLE": "VIGIL_TRANSFORMER",  # fakesnow accepts any role
         "SNOWFLAKE_WAREHOUSE": "",
         "SNOWFLAKE_DATABASE": database,
         "SNOWFLAKE_SCHEMA": "public",

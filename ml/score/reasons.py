@@ -358,24 +358,24 @@ VOCABULARY: dict[str, Reason] = {
     ),
 }
 
-# Reads one feature value of the account being rendered (NaN when unknown).
-_Getter = Callable[[str], float]
+# Reads one feature of the account(s) being rendered: a float for one row, an array for many
+# (NaN when unknown). DERIVED values are numpy expressions, so both work.
+_Getter = Callable[[str], float | np.ndarray]
 
 
-def _overdue_orders(get: _Getter) -> float:
+def _overdue_orders(get: _Getter) -> float | np.ndarray:
     # The share is null when nothing is due: then nothing is overdue either.
-    return (
-        0.0 if get("orders_due_for_shipping") == 0 else get("overdue_shipping_share") * get("orders_due_for_shipping")
-    )
+    due = get("orders_due_for_shipping")
+    return np.where(due == 0, 0.0, get("overdue_shipping_share") * due)
 
 
 # Keys templates may use besides the features: counts recovered from ratios, friendlier units.
-DERIVED: dict[str, Callable[[_Getter], float]] = {
+DERIVED: dict[str, Callable[[_Getter], float | np.ndarray]] = {
     "avg_ship_delay_days_30d": lambda get: get("avg_ship_delay_hours_30d") / 24,
     "refunds_as_seller_30d": lambda get: get("refund_rate_as_seller_30d") * get("orders_sold_30d"),
     "not_received_claims_30d": lambda get: get("not_received_rate_30d") * get("orders_sold_30d"),
     "overdue_orders": _overdue_orders,
-    "linked_group_others": lambda get: max(get("linked_group_size") - 1, 0),
+    "linked_group_others": lambda get: np.maximum(get("linked_group_size") - 1, 0.0),
 }
 
 # A risky-looking account, used for the examples in REASON_CODES.md and to validate templates.
@@ -497,15 +497,22 @@ def _parsed(template: str) -> tuple[tuple[str, str | None, str, str | None], ...
 _PARSER = string.Formatter()
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]  # "An unknown number of ..." starts a sentence too
+
+
 def _render(reason: Reason, feature: str, get: _Getter) -> str:
     parts = []
     for literal, field, spec, _ in _parsed(reason.template_for(get(feature))):
         parts.append(literal)
         if field is not None:
             derive = DERIVED.get(field)
-            parts.append(_format_value(derive(get) if derive is not None else get(field), spec))
-    text = "".join(parts)
-    return text[:1].upper() + text[1:]  # "An unknown number of ..." starts a sentence too
+            parts.append(_format_value(float(derive(get)) if derive is not None else get(field), spec))
+    return _sentence("".join(parts))
+
+
+_RENDER_EACH_UP_TO = 1500  # picks rendered one by one; more are rendered one feature at a time
+_FORMAT_EACH_UP_TO = 64  # below this many values, finding the distinct ones costs more than it saves
 
 
 def _row_getter(row: list[float], position: Mapping[str, int]) -> _Getter:
@@ -514,6 +521,46 @@ def _row_getter(row: list[float], position: Mapping[str, int]) -> _Getter:
         return math.nan if j is None else row[j]
 
     return get
+
+
+def _formatted(values: np.ndarray, spec: str, first: bool) -> np.ndarray:
+    """`_format_value` of each value (capitalised when it starts the text), computed once per
+    distinct value: a day's reasons quote few distinct counts, so this is the whole saving."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if len(values) <= _FORMAT_EACH_UP_TO:
+        distinct, inverse = values, None
+    else:
+        bits, inverse = np.unique(values.view(np.int64), return_inverse=True)  # -0.0 and 0.0 stay apart
+        distinct = bits.view(np.float64)
+    texts = np.empty(len(distinct), dtype=object)
+    texts[:] = [_sentence(_format_value(v, spec)) if first else _format_value(v, spec) for v in distinct.tolist()]
+    return texts if inverse is None else texts[inverse.reshape(-1)]
+
+
+def _render_many(reason: Reason, feature: str, column: Callable[[str], np.ndarray]) -> np.ndarray:
+    """`_render` of many rows at once, `column(name)` giving their values: the same texts (each
+    value goes through `_format_value`), built one template variant and field at a time."""
+    own = column(feature)
+    texts = np.empty(len(own), dtype=object)
+    missing = np.isnan(own) if reason.if_missing is not None else np.zeros(len(own), dtype=bool)
+    false = (own == 0) & ~missing if reason.if_false is not None else np.zeros(len(own), dtype=bool)
+    variants = ((reason.if_missing, missing), (reason.if_false, false), (reason.template, ~(missing | false)))
+    for template, rows in variants:
+        if template is None or not rows.any():
+            continue
+        text: np.ndarray = np.full(int(rows.sum()), "", dtype=object)
+        first = True
+        for literal, field, spec, _ in _parsed(template):
+            if literal:
+                text = text + (_sentence(literal) if first else literal)  # element-wise str concatenation
+                first = False
+            if field is not None:
+                derive = DERIVED.get(field)
+                values = derive(lambda name, rows=rows: column(name)[rows]) if derive else column(field)[rows]
+                text = text + _formatted(np.broadcast_to(values, text.shape), spec, first)
+                first = False
+        texts[rows] = text
+    return texts
 
 
 def _as_float(value: object) -> float:
@@ -567,25 +614,35 @@ def reason_codes_for(
             block[rows, keep] = kept
             score[:, members] = block
 
-    # A stable sort keeps column (feature) order among equal contributions. -1: no reason.
-    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    # The k largest, one at a time: argmax takes the first column among equals, so ties go to
+    # the earlier feature (what a stable sort gives, without sorting all columns). -1: no reason.
     chosen = np.full((n, k), -1)
-    chosen[:, : order.shape[1]] = np.where(np.isfinite(np.take_along_axis(score, order, axis=1)), order, -1)
+    for slot in range(min(k, score.shape[1])):
+        best = score.argmax(axis=1)
+        chosen[:, slot] = np.where(np.isfinite(score[rows, best]), best, -1)
+        score[rows, best] = -np.inf
 
-    # Ranking is vectorised above; formatting is one template per selected reason.
+    # Formatting. Many picks: one feature at a time, its template rendering every row that picked
+    # it. Few (a day's flagged accounts, one account explained): one pick at a time is cheaper.
     columns = [c for c in values.columns if c in vocabulary]
     position = {name: i for i, name in enumerate(columns)}
     matrix = values[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-    reasons = [vocabulary[f] for f in features]
     texts = np.full((n, k), None, dtype=object)
-    for i, picks in enumerate(chosen.tolist()):
-        if picks[0] < 0:
-            continue
-        get = _row_getter(matrix[i].tolist(), position)
-        for slot, j in enumerate(picks):
-            if j < 0:
-                break
-            texts[i, slot] = _render(reasons[j], features[j], get)
+    picked_rows, picked_slots = np.nonzero(chosen >= 0)
+    picked = chosen[picked_rows, picked_slots]
+    if len(picked) <= _RENDER_EACH_UP_TO:
+        for i, slot, j in zip(picked_rows.tolist(), picked_slots.tolist(), picked.tolist(), strict=True):
+            texts[i, slot] = _render(vocabulary[features[j]], features[j], _row_getter(matrix[i].tolist(), position))
+    else:
+        for j in np.unique(picked).tolist():
+            mine = picked == j
+            rows_of_j = picked_rows[mine]
+
+            def column(name: str, rows_of_j: np.ndarray = rows_of_j) -> np.ndarray:
+                i = position.get(name)
+                return np.full(len(rows_of_j), np.nan) if i is None else matrix[rows_of_j, i]
+
+            texts[rows_of_j, picked_slots[mine]] = _render_many(vocabulary[features[j]], features[j], column)
 
     code_or_none = np.append(codes, None)[chosen]  # index -1 picks the None
     result = pd.DataFrame(index=contributions.index)

@@ -1,16 +1,59 @@
-"""Score one as-of day of accounts: calibrated probability, policy band, top reasons."""
+"""Score one as-of day of accounts: calibrated probability, policy band, top reasons.
+
+Reasons (TreeSHAP, by far the costliest step) are computed at scoring time only for accounts
+in `REASON_BANDS`, those a reviewer or the product sees; every other account's reasons are
+null in the scores table and `ml.score.explain` gives them on demand, from the stored feature
+row and the model version that scored it, through the same `reasons_for`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
 from ml.policy import DecisionPolicy
+from ml.score.checks import BANDS
 from ml.score.reasons import reason_codes_for
-from ml.score.schema import REASON_COLUMNS, REASON_SLOTS, SCORES_COLUMNS
-from ml.train.model import RiskModel
+from ml.score.schema import REASON_COLUMNS, REASON_SLOTS
+from ml.train.model import RiskModel, numeric_matrix
+
+REASON_BANDS = ("review", "block")
+REASON_NAMES = [name for name, _ in REASON_COLUMNS]
+
+
+def model_inputs(features: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
+    """The model's features of each row as float64 (NaN unknown), after refusing a frame that
+    lacks one or repeats an account-day."""
+    missing = [f for f in model.features if f not in features.columns]
+    if missing:
+        raise ValueError(f"the feature frame lacks {len(missing)} model features: {missing[:10]}")
+    duplicated = features.duplicated(["account_id", "as_of_date"])
+    if duplicated.any():
+        raise ValueError(f"{int(duplicated.sum())} duplicated account-days in the feature frame")
+    return pd.DataFrame(numeric_matrix(features[model.features], np.float64), columns=model.features)
+
+
+def reasons_for(values: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
+    """The reason columns (codes and texts, table order) of each row of `values` (`model_inputs`).
+
+    A row's reasons depend on that row and the model only (TreeSHAP explains each row on its
+    own), so explaining a subset of a day gives exactly the reasons of explaining the whole day.
+    """
+    if values.empty:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in REASON_NAMES}, index=values.index)
+    return reason_codes_for(model.contributions(values), values, REASON_SLOTS)[REASON_NAMES]
+
+
+def as_of_dates(column: pd.Series) -> np.ndarray:
+    """`datetime.date` objects, as the scores table's `as_of_date`; the warehouse already hands
+    dates over as such, and converting 10^5 of them through datetime64 costs more than the trees."""
+    values = column.to_numpy()
+    if values.dtype == object and all(type(v) is date for v in values):
+        return values
+    return pd.to_datetime(column).dt.date.to_numpy()
 
 
 def score_accounts(
@@ -24,40 +67,35 @@ def score_accounts(
     scored_at: datetime,
     run_id: str,
     with_reasons: bool = True,
+    reason_bands: Collection[str] = REASON_BANDS,
 ) -> pd.DataFrame:
     """One row per account of `features` (one as-of day or more), in the scores table's shape.
 
-    Reasons are the top positive TreeSHAP contributors of each account's raw score; without
-    them (`with_reasons=False`) the reason columns are null.
+    Reasons are the top positive TreeSHAP contributors of each account's raw score, for the
+    accounts whose band is in `reason_bands` (`BANDS` explains every account); the reason
+    columns of the others, and of every account without `with_reasons`, are null.
     """
-    missing = [f for f in model.features if f not in features.columns]
-    if missing:
-        raise ValueError(f"the feature frame lacks {len(missing)} model features: {missing[:10]}")
-    duplicated = features.duplicated(["account_id", "as_of_date"])
-    if duplicated.any():
-        raise ValueError(f"{int(duplicated.sum())} duplicated account-days in the feature frame")
-    values = features[model.features].astype("float64")
+    unknown = set(reason_bands) - set(BANDS)
+    if unknown:
+        raise ValueError(f"unknown bands in reason_bands: {sorted(unknown)}; bands are {BANDS}")
+    values = model_inputs(features, model)
     probability = model.predict_proba(values) if len(values) else np.empty(0)
     if not np.isfinite(probability).all():
         raise ValueError(f"{int((~np.isfinite(probability)).sum())} non-finite scores: refusing to write them")
-    scores = pd.DataFrame(
-        {
-            "account_id": features["account_id"].to_numpy(),
-            "as_of_date": pd.to_datetime(features["as_of_date"]).dt.date.to_numpy(),
-            "score": probability,
-            "band": policy.band(probability),
-        },
-        index=features.index,
-    )
-    if with_reasons and len(values):
-        reasons = reason_codes_for(model.contributions(values), values, REASON_SLOTS)
-        scores = scores.join(reasons[[name for name, _ in REASON_COLUMNS]])
-    else:
-        for name, _ in REASON_COLUMNS:
-            scores[name] = None
-    scores["model_name"] = model_name
-    scores["model_version"] = model_version
-    scores["feature_version"] = feature_version
-    scores["scored_at"] = scored_at  # naive UTC, as every warehouse timestamp
-    scores["run_id"] = run_id
-    return scores[[name for name, _ in SCORES_COLUMNS]].reset_index(drop=True)
+    band = policy.band(probability)
+    explained = np.isin(band, list(reason_bands)) if with_reasons else np.zeros(len(band), dtype=bool)
+    reasons = reasons_for(values[explained], model)
+    columns: dict[str, object] = {
+        "account_id": features["account_id"].to_numpy(),
+        "as_of_date": as_of_dates(features["as_of_date"]),
+        "score": probability,
+        "band": band,
+    }
+    for name in REASON_NAMES:
+        column = np.full(len(band), None, dtype=object)
+        column[explained] = reasons[name].to_numpy()
+        columns[name] = column
+    constants = dict(model_name=model_name, model_version=model_version, feature_version=feature_version)
+    # scored_at: naive UTC, as every warehouse timestamp.
+    columns |= {**constants, "scored_at": scored_at, "run_id": run_id}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(band)))  # built in table order: no reordering copy

@@ -9,27 +9,40 @@ row-by-row inserts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
 import pyarrow as pa
 
+from ml import settings
+from ml.faults import crash_point
+from ml.score.feature_rows import feature_frame
 from ml.score.schema import (
     DECISIONS_TABLE,
-    RISK_SCHEMA,
     SCORES_TABLE,
-    SYNC_COLUMNS,
     SYNC_RUNS_TABLE,
+    SYNC_SEQ_COLUMN,
     SYNC_TABLE,
     TABLE_COLUMNS,
     ensure_risk_tables,
+    risk_schema,
 )
 from ml.score.sync import SyncDiff
-from ml.warehouse import Warehouse
-from ml.warehouse.base import create_table_sql
+from ml.warehouse import Warehouse, WarehouseSession
+from ml.warehouse.base import create_table_sql, sql_type
 
-FEATURES_TABLE = "marts.fct_account_features_daily"
+FEATURES_MODEL = "fct_account_features_daily"  # in the marts schema of the current target
+
+
+def features_table() -> str:
+    """The feature mart, qualified with the marts schema of the current target."""
+    return f"{settings.schema_name('marts')}.{FEATURES_MODEL}"
+
+
+SYNC_SEQ = SYNC_SEQ_COLUMN[0]
 CHANGES_TABLE = f"{SYNC_TABLE}_changes"  # staged changes for the upsert; empty between runs
 _ARROW = {
     "string": pa.string(),
@@ -48,32 +61,97 @@ def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     return pa.Table.from_pandas(frame[[name for name, _ in columns]], schema=schema, preserve_index=False)
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A precondition a write re-checks inside its own transaction, after taking its lock:
+    `sql` returns one row whose `n` must equal `expected`, else nothing is written."""
+
+    sql: str
+    params: list
+    expected: int
+    failure: str
+
+
+class GuardFailedError(RuntimeError):
+    def __init__(self, guard: Guard, found: int) -> None:
+        super().__init__(f"{guard.failure} (found {found}, expected {guard.expected})")
+        self.guard = guard
+
+
+class StaleSyncError(RuntimeError):
+    """Another sync run landed while the diff was computed: recompute it."""
+
+
+def _check(session: WarehouseSession, guards: Sequence[Guard]) -> None:
+    for guard in guards:
+        found = int(session.fetch_arrow(guard.sql, guard.params).to_pylist()[0]["n"])
+        if found != guard.expected:
+            raise GuardFailedError(guard, found)
+
+
 def prepare(warehouse: Warehouse) -> None:
+    from ml.score.leases import prepare_lock
+
     with warehouse.session() as session:
         ensure_risk_tables(session)
-        session.execute(create_table_sql(RISK_SCHEMA, CHANGES_TABLE, SYNC_COLUMNS, session.dialect))
+        risk, seq_type = risk_schema(), sql_type(SYNC_SEQ_COLUMN[1], session.dialect)
+        session.execute(create_table_sql(risk, CHANGES_TABLE, TABLE_COLUMNS[SYNC_TABLE], session.dialect))
+        staged = session.fetch_arrow(f"select * from {risk}.{CHANGES_TABLE} limit 0").column_names
+        if SYNC_SEQ not in staged:  # made before sync_seq existed (it is empty between runs)
+            session.execute(f"alter table {risk}.{CHANGES_TABLE} add column {SYNC_SEQ} {seq_type}")
+        prepare_lock(session)
 
 
 def read_features(warehouse: Warehouse, day: date) -> pd.DataFrame:
     """Every account's feature row for one as-of day: the population to score."""
     with warehouse.session() as session:
-        return session.fetch_arrow(f"select * from {FEATURES_TABLE} where as_of_date = ?", [day]).to_pandas()
+        return feature_frame(session.fetch_arrow(f"select * from {features_table()} where as_of_date = ?", [day]))
 
 
-def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame) -> None:
-    """Replace one as-of day of scores: a re-run leaves exactly one row per account and day."""
+@contextmanager
+def session_of(source: Warehouse | WarehouseSession) -> Iterator[WarehouseSession]:
+    """A session: the one given, or a new one on the warehouse given (so several reads can
+    share one connection; opening one costs more than a small read)."""
+    if hasattr(source, "fetch_arrow"):
+        yield source
+    else:
+        with source.session() as session:
+            yield session
+
+
+def count_features(source: Warehouse | WarehouseSession, day: date) -> int:
+    with session_of(source) as session:
+        rows = session.fetch_arrow(f"select count(*) as n from {features_table()} where as_of_date = ?", [day])
+    return int(rows.to_pylist()[0]["n"])
+
+
+def replace_scores(warehouse: Warehouse, day: date, scores: pd.DataFrame, guards: Sequence[Guard] = ()) -> None:
+    """Replace one as-of day of scores: a re-run leaves exactly one row per account and day.
+    `guards` (e.g. "this run still owns the day") are checked inside the transaction."""
     if len(scores) and set(scores["as_of_date"]) != {day}:
         raise ValueError(f"scores for {day} hold other days: {sorted(set(scores['as_of_date']) - {day})[:5]}")
     data = to_arrow(scores, SCORES_TABLE)
     with warehouse.session() as session, session.transaction():
-        session.execute(f"delete from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date = ?", [day])
-        session.append_arrow(RISK_SCHEMA, SCORES_TABLE, data)
+        session.execute(f"delete from {risk_schema()}.{SCORES_TABLE} where as_of_date = ?", [day])
+        _check(session, guards)
+        session.append_arrow(risk_schema(), SCORES_TABLE, data)
 
 
-def read_scores(warehouse: Warehouse, day: date) -> pd.DataFrame:
-    with warehouse.session() as session:
-        table = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SCORES_TABLE} where as_of_date = ?", [day])
+def read_scores(source: Warehouse | WarehouseSession, day: date) -> pd.DataFrame:
+    with session_of(source) as session:
+        table = session.fetch_arrow(f"select * from {risk_schema()}.{SCORES_TABLE} where as_of_date = ?", [day])
     return table.to_pandas()
+
+
+def with_sync_seq(diff: SyncDiff, last_seq: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The diff's rows numbered last_seq + 1, + 2, ... in sync_key order; each history row
+    carries the number of the sync row it produced. A consumer that reads `sync_seq > cursor`
+    therefore never misses a change, whichever clock wrote `updated_at`."""
+    upserts = diff.upserts.sort_values("sync_key", kind="stable", ignore_index=True)
+    upserts[SYNC_SEQ] = range(last_seq + 1, last_seq + 1 + len(upserts))
+    numbers = upserts.set_index("account_id")[SYNC_SEQ]
+    decisions = diff.decisions.assign(**{SYNC_SEQ: diff.decisions["account_id"].map(numbers)})
+    return upserts, decisions
 
 
 @dataclass(frozen=True)
@@ -83,11 +161,11 @@ class SyncState:
     runs_applied: int  # sync runs so far: apply_sync refuses if another run landed in between
 
 
-def read_sync(warehouse: Warehouse) -> SyncState:
-    with warehouse.session() as session:
-        current = session.fetch_arrow(f"select * from {RISK_SCHEMA}.{SYNC_TABLE}").to_pandas()
+def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
+    with session_of(source) as session:
+        current = session.fetch_arrow(f"select * from {risk_schema()}.{SYNC_TABLE}").to_pandas()
         runs = session.fetch_arrow(
-            f"select max(as_of_date) as last_day, count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}"
+            f"select max(as_of_date) as last_day, count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}"
         ).to_pylist()[0]
     return SyncState(current, runs["last_day"], int(runs["n"]))
 
@@ -100,18 +178,24 @@ def apply_sync(
     applied_at: datetime,
     run_id: str,
     runs_applied: int,
+    scores_run_id: str | None = None,
+    guards: Sequence[Guard] = (),
+    also: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
     """Stage the changed rows, upsert them into the sync table, append their history and the
     watermark: all or nothing.
 
     `runs_applied` is what `read_sync` saw when the diff was computed: if another sync run has
-    landed since, the diff is stale and nothing is written.
+    landed since, the diff is stale and nothing is written (StaleSyncError). `guards` (the
+    publication gate's: this run owns the day, its scores are unchanged, the watermark has not
+    passed the day) are checked after taking the lock, inside the transaction; `also` are more
+    (risk table, rows) appends that commit with it (e.g. the override that allowed it).
     """
     # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
     # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
     # transaction (it writes to its own catalog database), and the tests must cover this SQL.
-    names = ", ".join(name for name, _ in SYNC_COLUMNS)
-    target, staged = f"{RISK_SCHEMA}.{SYNC_TABLE}", f"{RISK_SCHEMA}.{CHANGES_TABLE}"
+    names = ", ".join(name for name, _ in TABLE_COLUMNS[SYNC_TABLE])
+    target, staged = f"{risk_schema()}.{SYNC_TABLE}", f"{risk_schema()}.{CHANGES_TABLE}"
     run = pd.DataFrame(
         [
             {
@@ -121,23 +205,31 @@ def apply_sync(
                 "changed": diff.changed,
                 "tombstoned": diff.tombstoned,
                 "run_id": run_id,
+                "scores_run_id": scores_run_id,
             }
         ]
     )
     with warehouse.session() as session, session.transaction():
         # The first write takes the staging table's lock, so a concurrent sync waits here and
         # then sees the other run's watermark row.
-        session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
-        landed = session.fetch_arrow(f"select count(*) as n from {RISK_SCHEMA}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
+        session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
+        landed = session.fetch_arrow(f"select count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
         if int(landed) != runs_applied:
-            raise RuntimeError(
+            raise StaleSyncError(
                 f"another sync run landed while the diff for {day} was computed ({runs_applied} -> {landed} runs):"
                 " nothing written; run it again"
             )
+        _check(session, guards)
         if diff.changed:
-            session.append_arrow(RISK_SCHEMA, CHANGES_TABLE, to_arrow(diff.upserts, SYNC_TABLE))  # same columns
+            # Numbered here, under the lock taken above: sync_seq grows in commit order.
+            last_seq = session.fetch_arrow(f"select max({SYNC_SEQ}) as n from {target}").to_pylist()[0]["n"]
+            upserts, decisions = with_sync_seq(diff, int(last_seq or 0))
+            session.append_arrow(risk_schema(), CHANGES_TABLE, to_arrow(upserts, SYNC_TABLE))  # same columns
             session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
             session.execute(f"insert into {target} ({names}) select {names} from {staged}")
-            session.execute(f"delete from {RISK_SCHEMA}.{CHANGES_TABLE}")
-            session.append_arrow(RISK_SCHEMA, DECISIONS_TABLE, to_arrow(diff.decisions, DECISIONS_TABLE))
-        session.append_arrow(RISK_SCHEMA, SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))
+            crash_point("sync.apply.after_upsert")
+            session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
+            session.append_arrow(risk_schema(), DECISIONS_TABLE, to_arrow(decisions, DECISIONS_TABLE))
+        session.append_arrow(risk_schema(), SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))
+        for table, rows in also:
+            session.append_arrow(risk_schema(), table, rows)

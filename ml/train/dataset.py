@@ -9,15 +9,21 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ml import settings
 from ml.train.split import OutOfTimeSplit
 from ml.warehouse import Warehouse
 
-FEATURES_TABLE = "marts.fct_account_features_daily"
-LABELS_TABLE = "marts.fct_account_labels_daily"
+FEATURES_MODEL = "fct_account_features_daily"
+LABELS_MODEL = "fct_account_labels_daily"
 KEY_COLUMNS = ("account_id", "as_of_date")
 # Numeric units from the feature catalog (dbt yml meta); others (iso2 codes, keys) are not
 # model inputs.
 MODEL_UNITS = {"count", "usd", "days", "hours", "share_0_1", "ratio", "boolean"}
+
+
+def marts_table(model: str) -> str:
+    """A marts model's table on the current target (its schema follows the dbt target)."""
+    return f"{settings.schema_name('marts')}.{model}"
 
 
 def model_feature_columns(marts_yml: Path, model: str = "fct_account_features_daily") -> list[str]:
@@ -38,21 +44,22 @@ def labelled_history(warehouse: Warehouse) -> tuple[date, date]:
     Bad labels can become final early (a confirmed chargeback), good ones only at maturity, so
     the days after the first pending label over-represent bad accounts: they are left out.
     """
+    labels = marts_table(LABELS_MODEL)
     sql = f"""
         select
             min(as_of_date) as first_day,
             max(as_of_date) as last_day,
             min(case when not is_label_final then as_of_date end) as first_pending_day
-        from {LABELS_TABLE}
+        from {labels}
     """
     with warehouse.session() as session:
         row = session.fetch_arrow(sql).to_pylist()[0]
     if row["first_day"] is None:
-        raise ValueError(f"{LABELS_TABLE} is empty: build features and labels first")
+        raise ValueError(f"{labels} is empty: build features and labels first")
     pending = row["first_pending_day"]
     last_complete = pending - timedelta(days=1) if pending else row["last_day"]
     if last_complete < row["first_day"]:
-        raise ValueError(f"no as-of day of {LABELS_TABLE} has final labels yet (first pending: {pending})")
+        raise ValueError(f"no as-of day of {labels} has final labels yet (first pending: {pending})")
     return row["first_day"], last_complete
 
 
@@ -84,8 +91,8 @@ def load_labelled_snapshots(
     train_list = ", ".join(f"date '{d}'" for d in train_days) or "null"
     sql = f"""
         select f.account_id, f.as_of_date, {selected}, l.is_bad, l.bad_abuse_type
-        from {FEATURES_TABLE} as f
-        inner join {LABELS_TABLE} as l
+        from {marts_table(FEATURES_MODEL)} as f
+        inner join {marts_table(LABELS_MODEL)} as l
             on l.account_id = f.account_id and l.as_of_date = f.as_of_date
         where l.is_label_final
             and (

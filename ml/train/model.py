@@ -13,6 +13,8 @@ import xgboost as xgb
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score
 
+from ml.train.treeshap import TreeShapTables
+
 WEIGHTINGS = ("none", "balanced")
 BOOSTER_FILE = "booster.json"
 META_FILE = "risk_model.json"
@@ -71,6 +73,14 @@ class Calibration:
         return np.interp(np.asarray(raw_scores, float), self.raw, self.probability)
 
 
+def numeric_matrix(frame: pd.DataFrame, dtype: type[np.floating]) -> np.ndarray:
+    """`frame.astype(dtype).to_numpy()`, in one pass when every column is a numpy number or bool
+    (the usual case; object columns, e.g. booleans with nulls, take the pandas cast)."""
+    if all(isinstance(kind, np.dtype) and kind.kind in "biuf" for kind in frame.dtypes):
+        return frame.to_numpy(dtype=dtype)
+    return frame.astype(dtype).to_numpy()
+
+
 @dataclass
 class RiskModel:
     """A fitted booster plus its calibration: `predict_proba` gives calibrated probabilities."""
@@ -81,22 +91,44 @@ class RiskModel:
     weighting: str
     best_iteration: int
     validation_average_precision: dict[str, float] = field(default_factory=dict)
+    _shap_tables: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def _dmatrix(self, frame: pd.DataFrame) -> xgb.DMatrix:
         return xgb.DMatrix(frame[self.features].astype("float32"), feature_names=self.features)
 
+    def feature_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's features in model order as XGBoost reads them: float32, NaN for unknown."""
+        selected = frame if list(frame.columns) == self.features else frame[self.features]
+        return numeric_matrix(selected, np.float32)
+
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.booster.predict(self._dmatrix(frame), iteration_range=(0, self.best_iteration + 1))
+        # inplace_predict walks the same trees over the same float32 values as a DMatrix would,
+        # without building one: scoring a day costs little more than the trees themselves.
+        return self.booster.inplace_predict(self.feature_matrix(frame), iteration_range=(0, self.best_iteration + 1))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return self.calibration.predict(self.predict_raw(frame))
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """TreeSHAP contributions to the raw log-odds, one column per feature (the bias term
-        dropped): positive values push an account towards `bad`."""
-        matrix = self._dmatrix(frame)
-        values = self.booster.predict(matrix, pred_contribs=True, iteration_range=(0, self.best_iteration + 1))
-        return pd.DataFrame(values[:, :-1], columns=self.features, index=frame.index)
+        dropped): positive values push an account towards `bad`. Read from per-leaf tables built
+        on first use (`ml/train/treeshap.py`; XGBoost's `pred_contribs` to float32 rounding, at a
+        fraction of its cost per row); models too deep for tables use `pred_contribs` itself."""
+        tables = self.shap_tables()
+        if tables is None:
+            matrix = self._dmatrix(frame)
+            values = self.booster.predict(matrix, pred_contribs=True, iteration_range=(0, self.best_iteration + 1))
+            return pd.DataFrame(values[:, :-1], columns=self.features, index=frame.index)
+        return pd.DataFrame(tables.contributions(self.feature_matrix(frame)), columns=self.features, index=frame.index)
+
+    def shap_tables(self) -> TreeShapTables | None:
+        """The TreeSHAP tables of this booster and iteration, built once (and again if either
+        is replaced); None when the trees are too deep for tables."""
+        cached = self._shap_tables
+        if cached is None or cached[0] is not self.booster or cached[1] != self.best_iteration:
+            cached = (self.booster, self.best_iteration, TreeShapTables.build(self.booster, self.best_iteration + 1))
+            self._shap_tables = cached
+        return cached[2]
 
     def gain_importance(self) -> pd.Series:
         """Total gain per feature (features never split on get 0), largest first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from enum import StrEnum
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -32,6 +33,17 @@ _TYPES: dict[str, dict[str, str]] = {
 }
 
 
+class Role(StrEnum):
+    """Which Vigil component opens a session; on Snowflake each uses its own least-privilege
+    role (warehouse/snowflake/grants.sql; README, "Snowflake credentials, roles and targets").
+    DuckDB has no roles."""
+
+    LOADER = "loader"  # ingestion: writes raw and ingest
+    TRANSFORMER = "transformer"  # dbt: reads raw, ingest and risk; builds reference, staging, intermediate, marts
+    SCORER = "scorer"  # training and scoring: reads marts, writes risk
+    REVERSE_ETL = "reverse_etl"  # the product's sync: reads risk.enforcement_sync only
+
+
 def sql_type(column_type: ColumnType | str, dialect: str) -> str:
     """The column type to declare for a logical Vigil type on one engine."""
     return _TYPES[dialect][column_type]
@@ -41,6 +53,17 @@ def create_table_sql(schema: str, table: str, columns: Sequence[tuple[str, str]]
     """`create table if not exists` for (name, logical type) columns; never drops anything."""
     cols = ",\n    ".join(f"{name} {sql_type(kind, dialect)}" for name, kind in columns)
     return f"create table if not exists {schema}.{table} (\n    {cols}\n)"
+
+
+def ensure_schema(session: WarehouseSession, schema: str) -> None:
+    """Create `schema` only if it is missing. On Snowflake an administrator creates Vigil's
+    production schemas (warehouse/snowflake/grants.sql) and a component's role may use one
+    without the privilege to create schemas, which `create schema if not exists` would need."""
+    found = session.fetch_arrow(
+        "select count(*) as n from information_schema.schemata where upper(schema_name) = upper(?)", [schema]
+    ).to_pylist()[0]["n"]
+    if not found:
+        session.execute(f"create schema if not exists {schema}")
 
 
 class WarehouseSession(Protocol):

@@ -15,41 +15,67 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml.warehouse.base import iter_batches
+from ml.warehouse.base import Role, iter_batches
 
 log = logging.getLogger(__name__)
 
 # Env var -> connector keyword. Host/port/protocol exist so tests can point the connector at a
 # local emulator; production leaves them unset.
 _OPTIONAL_ENV = {
-    "SNOWFLAKE_ROLE": "role",
     "SNOWFLAKE_WAREHOUSE": "warehouse",
     "SNOWFLAKE_HOST": "host",
     "SNOWFLAKE_PORT": "port",
     "SNOWFLAKE_PROTOCOL": "protocol",
 }
+# Secrets carry dbt's DBT_ENV_SECRET_ prefix, so dbt (which reads the same variables in
+# dbt_project/profiles.yml) scrubs their values from its logs; Vigil's Python reads the very
+# same names. The old unprefixed names are refused rather than silently ignored.
+PASSWORD_ENV = "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"
+PRIVATE_KEY_PATH_ENV = "SNOWFLAKE_PRIVATE_KEY_PATH"
+PRIVATE_KEY_PASSPHRASE_ENV = "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"
+_RENAMED_ENV = {"SNOWFLAKE_PASSWORD": PASSWORD_ENV, "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": PRIVATE_KEY_PASSPHRASE_ENV}
+FALLBACK_ROLE_ENV = "SNOWFLAKE_ROLE"
 
 
-def connection_kwargs_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Connector arguments from SNOWFLAKE_* variables: password or key-pair authentication."""
+def role_env(role: Role) -> str:
+    """The variable naming the Snowflake role one component uses, e.g. SNOWFLAKE_SCORER_ROLE."""
+    return f"SNOWFLAKE_{role.value.upper()}_ROLE"
+
+
+def connection_kwargs_from_env(role: Role, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Connector arguments for one component (`role`): key-pair or password authentication,
+    and always an explicit role (never the user's default), from the environment.
+
+    Error messages name variables, never their values.
+    """
     env = os.environ if env is None else env
+    renamed = [f"{old} (now {new})" for old, new in _RENAMED_ENV.items() if env.get(old)]
+    if renamed:
+        raise RuntimeError(f"rename {', '.join(renamed)}: dbt scrubs only DBT_ENV_SECRET_* values from its logs")
     required = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_DATABASE")
     missing = [k for k in required if not env.get(k)]
     if missing:
         raise RuntimeError(f"VIGIL_WAREHOUSE=snowflake needs {', '.join(missing)} in the environment")
+    snowflake_role = env.get(role_env(role)) or env.get(FALLBACK_ROLE_ENV)
+    if not snowflake_role:
+        raise RuntimeError(
+            f"set {role_env(role)} (or {FALLBACK_ROLE_ENV}):"
+            f" Vigil's {role.value} never connects with the user's default role"
+        )
     kwargs: dict[str, Any] = {
         "account": env["SNOWFLAKE_ACCOUNT"],
         "user": env["SNOWFLAKE_USER"],
         "database": env["SNOWFLAKE_DATABASE"],
+        "role": snowflake_role,
     }
-    if env.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
-        kwargs["private_key_file"] = env["SNOWFLAKE_PRIVATE_KEY_PATH"]
-        if env.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
-            kwargs["private_key_file_pwd"] = env["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]
-    elif env.get("SNOWFLAKE_PASSWORD"):
-        kwargs["password"] = env["SNOWFLAKE_PASSWORD"]
+    if env.get(PRIVATE_KEY_PATH_ENV):
+        kwargs["private_key_file"] = env[PRIVATE_KEY_PATH_ENV]
+        if env.get(PRIVATE_KEY_PASSPHRASE_ENV):
+            kwargs["private_key_file_pwd"] = env[PRIVATE_KEY_PASSPHRASE_ENV]
+    elif env.get(PASSWORD_ENV):
+        kwargs["password"] = env[PASSWORD_ENV]
     else:
-        raise RuntimeError("set SNOWFLAKE_PASSWORD or SNOWFLAKE_PRIVATE_KEY_PATH for Snowflake")
+        raise RuntimeError(f"set {PRIVATE_KEY_PATH_ENV} (key-pair, preferred) or {PASSWORD_ENV} for Snowflake")
     for var, key in _OPTIONAL_ENV.items():
         if env.get(var):
             kwargs[key] = int(env[var]) if key == "port" else env[var]
@@ -189,6 +215,10 @@ class SnowflakeSession:
 
 @dataclass(frozen=True)
 class SnowflakeWarehouse:
+    """Sessions as one Vigil component (`role`), with credentials from the environment, or
+    with explicit `connection_kwargs` (tests against the emulator)."""
+
+    role: Role | None = None
     connection_kwargs: dict[str, Any] = field(default_factory=dict)
     dialect: str = "snowflake"
 
@@ -196,7 +226,12 @@ class SnowflakeWarehouse:
     def session(self) -> Iterator[SnowflakeSession]:
         import snowflake.connector
 
-        kwargs = self.connection_kwargs or connection_kwargs_from_env()
+        if self.connection_kwargs:
+            kwargs = self.connection_kwargs
+        elif self.role is None:
+            raise RuntimeError("SnowflakeWarehouse needs the role of the component that connects")
+        else:
+            kwargs = connection_kwargs_from_env(self.role)
         # Vigil's SQL binds parameters as `?` (as DuckDB does): server-side binding.
         con = snowflake.connector.connect(**{"paramstyle": "qmark", **kwargs})
         try:

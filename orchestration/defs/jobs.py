@@ -6,6 +6,11 @@ from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_la
 from orchestration.defs.ingestion.assets import ingest_landing_files
 from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 
+# Runs that score and publish carry this tag; the instance (orchestration/dagster.yaml) runs one
+# of them at a time, so a backfill and the daily run queue instead of racing. Runs launched
+# without it (an ad-hoc materialization) are still kept apart by the day leases in the warehouse.
+PUBLISHES_TAG = {"vigil/publishes": "enforcement_sync"}
+
 # Ingest new landing files, then rebuild and test staging and intermediate models.
 ingest_job = dg.define_asset_job(
     name="ingest_and_stage",
@@ -48,6 +53,7 @@ score_job = dg.define_asset_job(
     name="score",
     selection=dg.AssetSelection.assets(account_risk_scores, enforcement_sync),
     description="Score the selected as-of days with the champion model and apply them to the enforcement sync table.",
+    tags=PUBLISHES_TAG,
 )
 
 # The daily run: new landing files -> staging/intermediate -> that day's features -> scores -> sync.
@@ -57,6 +63,7 @@ daily_job = dg.define_asset_job(
         ingest_landing_files, vigil_dbt_models, vigil_dbt_features_daily, account_risk_scores, enforcement_sync
     ),
     description="Ingest, build and test dbt models, build the day's features, score them and update the sync table.",
+    tags=PUBLISHES_TAG,
 )
 
 # Each day at 02:00 UTC, for the day that just ended (the newest partition).

@@ -6,7 +6,7 @@ import dagster as dg
 
 from ml import settings
 from ml.registry import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, ModelRegistry
-from ml.warehouse import Warehouse
+from ml.warehouse import Role, Warehouse
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
 from ml.warehouse.snowflake_engine import SnowflakeWarehouse
 
@@ -21,9 +21,11 @@ class WarehouseResource(dg.ConfigurableResource):
     engine: str = "duckdb"
     duckdb_path: str = ""
 
-    def get(self, read_only: bool = False) -> Warehouse:
+    def get(self, *, role: Role, read_only: bool = False) -> Warehouse:
+        """The warehouse as one component sees it: on Snowflake, sessions use `role`'s own
+        Snowflake role (least privilege); a DuckDB file has no roles."""
         if self.engine == "snowflake":
-            return SnowflakeWarehouse()
+            return SnowflakeWarehouse(role=role)
         from pathlib import Path
 
         return DuckDBWarehouse(Path(self.duckdb_path), read_only=read_only)
@@ -42,7 +44,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
 class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking + registry. Empty `tracking_uri`: MLFLOW_TRACKING_URI if set, else the
-    local store (SQLite file + artifact folder) under VIGIL_DATA_DIR/mlflow."""
+    local store (SQLite file + artifact folder) under VIGIL_DATA_DIR/mlflow. A URI with
+    credentials belongs in the environment (or `dg.EnvVar`), never in run config."""
 
     tracking_uri: str = ""
     experiment: str = DEFAULT_EXPERIMENT

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+from ml import settings
 from ml.contract import TABLES
-from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
 from ml.registry import CHALLENGER, CHAMPION, ModelRegistry
+from ml.score.schema import risk_schema
 from ml.warehouse import Warehouse
 
 
 def warehouse_summary(warehouse: Warehouse) -> list[str]:
     """Row counts per raw table and staging model, and the quarantine's top reasons."""
     lines = []
+    ingest, raw_schema = settings.ingest_schema(), settings.raw_schema()
+    staging, marts = settings.schema_name("staging"), settings.schema_name("marts")
     with warehouse.session() as s:
         ledger = s.fetch_arrow(
-            f"select status, count(*) as files from {INGEST_SCHEMA}.{LEDGER_TABLE} group by status order by status"
+            f"select status, count(*) as files from {ingest}.{LEDGER_TABLE} group by status order by status"
         ).to_pylist()
         lines.append("landing files: " + ", ".join(f"{r['files']} {r['status']}" for r in ledger))
         lines.append(f"{'table':<22}{'raw rows':>12}{'quarantined':>13}{'staging rows':>14}")
         quarantined = {
             r["table_name"]: r["n"]
             for r in s.fetch_arrow(
-                f"select table_name, count(*) as n from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by table_name"
+                f"select table_name, count(*) as n from {ingest}.{QUARANTINE_TABLE} group by table_name"
             ).to_pylist()
         }
         for name in TABLES:
-            raw = s.fetch_arrow(f"select count(*) as n from {RAW_SCHEMA}.{name}").to_pylist()[0]["n"]
+            raw = s.fetch_arrow(f"select count(*) as n from {raw_schema}.{name}").to_pylist()[0]["n"]
             try:
-                stg = s.fetch_arrow(f"select count(*) as n from staging.stg_marketplace__{name}").to_pylist()[0]["n"]
+                stg = s.fetch_arrow(f"select count(*) as n from {staging}.stg_marketplace__{name}").to_pylist()[0]["n"]
             except Exception:  # staging not built (yet): show it as missing rather than fail
                 stg = "-"
             lines.append(
@@ -36,28 +40,28 @@ def warehouse_summary(warehouse: Warehouse) -> list[str]:
             )
         reasons = s.fetch_arrow(
             "select trim(split_part(split_part(reason, ';', 1), ':', 1)) as reason, count(*) as n "
-            f"from {INGEST_SCHEMA}.{QUARANTINE_TABLE} group by 1 order by n desc, reason limit 5"
+            f"from {ingest}.{QUARANTINE_TABLE} group by 1 order by n desc, reason limit 5"
         ).to_pylist()
         if reasons:
             lines.append("top quarantine reasons: " + "; ".join(f"{r['reason']} ({r['n']})" for r in reasons))
         try:
             f = s.fetch_arrow(
                 "select count(*) as n, count(distinct account_id) as accounts, min(as_of_date) as first_day,"
-                " max(as_of_date) as last_day from marts.fct_account_features_daily"
+                f" max(as_of_date) as last_day from {marts}.fct_account_features_daily"
             ).to_pylist()[0]
             lab = s.fetch_arrow(
                 "select count(*) as n, sum(case when is_label_final then 1 else 0 end) as final,"
-                " sum(case when is_bad then 1 else 0 end) as bad from marts.fct_account_labels_daily"
+                f" sum(case when is_bad then 1 else 0 end) as bad from {marts}.fct_account_labels_daily"
             ).to_pylist()[0]
         except Exception:  # marts not built (yet)
             return lines
         lines.append(
             f"features: {f['n']:,} account-days ({f['accounts']:,} accounts, {f['first_day']} .. {f['last_day']})"
-            " in marts.fct_account_features_daily"
+            f" in {marts}.fct_account_features_daily"
         )
         final, bad = lab["final"] or 0, lab["bad"] or 0
         lines.append(
-            f"labels:   {final:,} final ({bad:,} bad), {lab['n'] - final:,} pending in marts.fct_account_labels_daily"
+            f"labels:   {final:,} final ({bad:,} bad), {lab['n'] - final:,} pending in {marts}.fct_account_labels_daily"
         )
     return lines
 
@@ -75,7 +79,7 @@ def model_summary(registry: ModelRegistry) -> list[str]:
     run = registry.client.get_run(version.run_id).data
     lines = [
         f"model:    {registry.model_name} champion v{champion} (challenger v{challenger}),"
-        f" MLflow run {version.run_id[:12]}, tracking {registry.tracking_uri}",
+        f" MLflow run {version.run_id[:12]}, tracking {registry.display_uri}",
         f"test block {run.params.get('split_test_start')} .. {run.params.get('split_test_end')}:",
         f"  {'score':<12}" + "".join(f"{m:>23}" for m in MODEL_METRICS),
     ]
@@ -94,33 +98,42 @@ def model_summary(registry: ModelRegistry) -> list[str]:
 
 def scoring_summary(warehouse: Warehouse, examples: int = 3) -> list[str]:
     """Scores per band, the sync table's decisions, and a few example rows with reasons."""
+    risk = risk_schema()
     with warehouse.session() as s:
         try:
             days = s.fetch_arrow(
                 "select as_of_date, count(*) as n, sum(case when band = 'review' then 1 else 0 end) as review,"
-                " sum(case when band = 'block' then 1 else 0 end) as block from risk.account_risk_scores"
+                f" sum(case when band = 'block' then 1 else 0 end) as block from {risk}.account_risk_scores"
                 " group by as_of_date order by as_of_date"
             ).to_pylist()
             sync = s.fetch_arrow(
-                "select decision, count(*) as n from risk.enforcement_sync group by decision order by decision"
+                f"select decision, count(*) as n from {risk}.enforcement_sync group by decision order by decision"
             ).to_pylist()
             top = s.fetch_arrow(
                 "select account_id, decision, score, effective_from, reason_text_1, reason_text_2, reason_text_3"
-                " from risk.enforcement_sync where not is_tombstone and decision <> 'none'"
+                f" from {risk}.enforcement_sync where not is_tombstone and decision <> 'none'"
                 f" order by score desc, account_id limit {int(examples)}"
             ).to_pylist()
-            history = s.fetch_arrow("select count(*) as n from risk.enforcement_decisions").to_pylist()[0]["n"]
+            history = s.fetch_arrow(f"select count(*) as n from {risk}.enforcement_decisions").to_pylist()[0]["n"]
+            gate = s.fetch_arrow(
+                "select count(distinct as_of_date) as days, sum(case when passed then 0 else 1 end) as failed,"
+                f" (select count(*) from {risk}.enforcement_sync_runs) as applied,"
+                f" (select count(*) from {risk}.publication_overrides) as overrides"
+                f" from {risk}.publication_checks"
+            ).to_pylist()[0]
         except Exception:  # scoring not run (yet)
             return []
     if not days:
         return []
     last = days[-1]
     lines = [
-        f"scores:   {sum(d['n'] for d in days):,} account-days over {len(days)} days in risk.account_risk_scores;"
+        f"scores:   {sum(d['n'] for d in days):,} account-days over {len(days)} days in {risk}.account_risk_scores;"
         f" {last['as_of_date']}: {last['n']:,} accounts, {last['review']} review, {last['block']} block",
-        "sync:     risk.enforcement_sync "
+        f"sync:     {risk}.enforcement_sync "
         + ", ".join(f"{r['decision']} {r['n']:,}" for r in sync)
-        + f"; {history:,} decision changes in risk.enforcement_decisions",
+        + f"; {history:,} decision changes in {risk}.enforcement_decisions",
+        f"gate:     {gate['days']} days checked ({int(gate['failed'] or 0)} failed or warned checks in"
+        f" {risk}.publication_checks), {gate['applied']} applied by the sync, {gate['overrides']} overrides",
         "examples from the sync table (flagged accounts, highest score when the decision was set):",
     ]
     for row in top:

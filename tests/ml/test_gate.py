@@ -1,4 +1,4 @@
-from ml.gate import Evaluation, GateConfig, decide_promotion
+from ml.gate import Evaluation, GateConfig, decide_promotion, loosened, promotion_record_problems
 
 CONFIG = GateConfig(min_average_precision_gain=0.005, max_segment_fpr_increase=0.002, max_volume_change=0.25)
 RULES = Evaluation(average_precision=0.10, recall_at_capacity=0.20)
@@ -43,3 +43,27 @@ def test_an_override_promotes_and_keeps_its_reason_and_the_failures():
     assert decision.promote and decision.overridden
     assert decision.reasons[0] == "override: incident 42: champion degraded"
     assert len(decision.reasons) > 1
+
+
+def test_thresholds_looser_than_the_defaults_are_refused_without_an_override_reason():
+    better = Evaluation(0.45, 0.55, {"new_accounts": 0.010, "tenured": 0.002}, actions_per_day=100)
+    loose = GateConfig(max_volume_change=10)
+
+    refused = decide_promotion(better, CHAMPION, RULES, loose)
+    overridden = decide_promotion(better, CHAMPION, RULES, loose, override_reason="incident 7: known volume shift")
+
+    assert not refused.promote and "max_volume_change 0.25 -> 10" in refused.reasons[0]
+    assert overridden.promote and overridden.overridden
+    assert "thresholds loosened: max_volume_change 0.25 -> 10" in overridden.reasons
+    assert loosened(GateConfig(min_average_precision_gain=0.01, max_volume_change=0.1)) == ()  # stricter is fine
+
+
+def test_a_version_without_the_gates_pass_may_not_score():
+    passed = {"gate.decision": "promote", "gate.evaluation_run_id": "run1", "gate.overridden": "false"}
+
+    assert promotion_record_problems("3", "run1", passed, {"gate.decision": "promote"}) == []
+    assert promotion_record_problems("4", "run4", {}, {})  # moved there by hand: never promoted
+    assert promotion_record_problems("3", "run1", passed, {"gate.decision": "refuse"})  # its evaluation refused it
+    assert promotion_record_problems("3", "run1", {**passed, "gate.evaluation_run_id": "run9"}, {})
+    unexplained = {**passed, "gate.overridden": "true", "gate.override_reason": " "}
+    assert promotion_record_problems("3", "run1", unexplained, {"gate.decision": "promote"})

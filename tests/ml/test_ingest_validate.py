@@ -108,3 +108,118 @@ def test_an_unreadable_file_raises_a_clear_error(tmp_path):
     path.write_bytes(b"definitely not parquet")
     with pytest.raises(UnreadableFileError, match="cannot read orders/broken.parquet"):
         validate_file(path, TABLES["orders"], "orders/broken.parquet", NOW)
+
+
+def _order_row(created_at: str = "2026-01-01 10:00:00", loaded_at: str = "2026-01-01 10:01:00") -> str:
+    return f"o1,a1,s1,,l1,{created_at},12.50,pm1,h1,placed,,,{loaded_at}"
+
+
+@pytest.mark.parametrize(
+    ("created_at", "expected"),
+    [
+        ("2026-01-01T10:00:00+02:00", datetime(2026, 1, 1, 8)),
+        ("2026-01-01T10:00:00Z", datetime(2026, 1, 1, 10)),
+        ("2026-01-01 10:00:00.5-05:30", datetime(2026, 1, 1, 15, 30, 0, 500000)),
+        ("2026-01-01 10:00:00", datetime(2026, 1, 1, 10)),  # naive values are UTC, as before
+    ],
+)
+def test_timestamps_with_a_utc_offset_are_converted_to_utc(tmp_path, created_at, expected):
+    path = _csv(tmp_path, _order_row(created_at=created_at, loaded_at="2026-01-01T18:00:00+02:00"))
+    batch = validate_file(path, TABLES["orders"], "orders/b.csv", NOW)
+
+    assert batch.quarantined.num_rows == 0
+    assert batch.valid.column("created_at").to_pylist() == [expected]
+    assert batch.valid.column("_loaded_at").to_pylist() == [datetime(2026, 1, 1, 16)]
+
+
+def test_an_offset_is_honoured_when_checking_for_events_after_their_load(tmp_path):
+    # 10:30 at UTC-05:00 is 15:30 UTC, after the row was loaded at 11:00 UTC.
+    path = _csv(tmp_path, _order_row(created_at="2026-01-01T10:30:00-05:00", loaded_at="2026-01-01 11:00:00"))
+    batch = validate_file(path, TABLES["orders"], "orders/b.csv", NOW)
+
+    assert batch.quarantined.column("reason").to_pylist() == ["created_at after _loaded_at"]
+
+
+def test_typed_parquet_timestamps_with_a_time_zone_are_converted_to_utc(tmp_path):
+    path = tmp_path / "x.parquet"
+    paris = pa.array([datetime(2026, 2, 1, 8)], pa.timestamp("us", tz="UTC")).cast(
+        pa.timestamp("us", tz="Europe/Paris")
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": ["e1"],
+                "account_id": ["a1"],
+                "occurred_at": paris,
+                "ip_hash": ["i1"],
+                "ip_country": ["FR"],
+                "device_id": ["d1"],
+                "success": [True],
+                "_loaded_at": pa.array([datetime(2026, 2, 1, 8, 0, 5)], pa.timestamp("ns")),
+            }
+        ),
+        path,
+    )
+    batch = validate_file(path, TABLES["logins"], "logins/x.parquet", NOW)
+
+    assert batch.valid.column("occurred_at").to_pylist() == [datetime(2026, 2, 1, 8)]
+    assert batch.valid.column("_loaded_at").to_pylist() == [datetime(2026, 2, 1, 8, 0, 5)]
+
+
+@pytest.mark.parametrize("value", ["infinity", "-infinity", "1000-01-01 (BC)", "12026-01-01"])
+def test_timestamps_outside_the_range_every_engine_holds_are_unparseable(tmp_path, value):
+    path = _csv(tmp_path, _order_row(created_at=value))
+    batch = validate_file(path, TABLES["orders"], "orders/b.csv", NOW)
+
+    assert batch.valid.num_rows == 0
+    assert batch.quarantined.column("reason")[0].as_py().startswith(f"unparseable created_at: {value}")
+
+
+def test_upper_case_headers_match_the_contract_case_insensitively(tmp_path):
+    path = _csv(tmp_path, _order_row(), header=ORDER_HEADER.upper())
+    batch = validate_file(path, TABLES["orders"], "orders/b.csv", NOW)
+
+    assert (batch.valid.num_rows, batch.missing_columns, batch.extra_columns) == (1, (), ())
+    assert batch.valid.column_names[:2] == ["order_id", "buyer_id"]
+
+
+def test_a_utf8_bom_does_not_corrupt_the_first_column_name(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (ORDER_HEADER + "\n" + _order_row() + "\n").encode())
+    batch = validate_file(path, TABLES["orders"], "orders/bom.csv", NOW)
+
+    assert (batch.valid.num_rows, batch.missing_columns, batch.extra_columns) == (1, (), ())
+    assert batch.valid.column("order_id").to_pylist() == ["o1"]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (ORDER_HEADER + ",ORDER_ID", "duplicate column name(s) (compared case-insensitively): order_id"),
+        (ORDER_HEADER + ",note,Note", "duplicate column name(s) (compared case-insensitively): note"),
+    ],
+)
+def test_a_file_whose_headers_collide_after_case_folding_is_rejected(tmp_path, header, message):
+    path = _csv(tmp_path, _order_row() + ",o9" + (",x" if "note" in header else ""), header=header)
+
+    with pytest.raises(UnreadableFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate_file(path, TABLES["orders"], "orders/b.csv", NOW)
+
+
+def test_a_file_name_is_read_literally_not_as_a_pattern(tmp_path):
+    (tmp_path / "y1.csv").write_text(ORDER_HEADER + "\n" + _order_row() + "\n" + _order_row() + "\n")
+    path = _csv(tmp_path, _order_row())
+    literal = path.rename(tmp_path / "y[1].csv")
+
+    batch = validate_file(literal, TABLES["orders"], "orders/y[1].csv", NOW)
+
+    assert batch.rows_in_file == 1
+
+
+def test_a_csv_whose_last_row_has_no_line_break_is_rejected_as_possibly_truncated(tmp_path):
+    # Cut mid-value, `12.50` became `12`: a valid-looking row with the wrong amount.
+    path = tmp_path / "cut.csv"
+    path.write_text(ORDER_HEADER + "\n" + "o1,a1,s1,,l1,2026-01-01 10:00:00,12,pm1,h1,placed,,,2026-01-01 10:01:00")
+
+    with pytest.raises(UnreadableFileError, match="incomplete CSV: the last row does not end with a line break"):
+        validate_file(path, TABLES["orders"], "orders/cut.csv", NOW)

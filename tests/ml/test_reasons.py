@@ -259,6 +259,29 @@ def test_fifty_thousand_accounts_at_once():
     assert not any(NAN_WORDS.search(t) for t in texts[sample].ravel() if t is not None)
 
 
+def _one_reason_per_row(rng: np.random.Generator, rows_per_feature: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each feature in turn as a row's only positive contributor, over values that stress the
+    formatting: unknown, zero, negative zero, one, halves (rounding), thousands, fractions."""
+    n = rows_per_feature * len(FEATURES)
+    pool = np.array([math.nan, 0.0, -0.0, 1.0, 2.0, 2.5, 3.5, 0.125, 0.5, 1234.5, 999.5, 12.3456, 1e6 + 0.5])
+    values = pd.DataFrame(rng.choice(pool, size=(n, len(FEATURES))), columns=FEATURES)
+    contributions = pd.DataFrame(np.zeros((n, len(FEATURES)), dtype="float32"), columns=FEATURES)
+    for i in range(n):
+        contributions.iloc[i, i % len(FEATURES)] = 0.5
+    return contributions, values
+
+
+@pytest.mark.parametrize("rows_per_feature", [1, 80])  # few picks: one at a time; many: per feature
+def test_texts_of_many_rows_are_the_texts_of_each_row_on_its_own(rows_per_feature):
+    contributions, values = _one_reason_per_row(np.random.default_rng(rows_per_feature), rows_per_feature)
+
+    result = reason_codes_for(contributions, values)
+
+    expected = [reason_text(FEATURES[i % len(FEATURES)], row) for i, row in enumerate(values.to_dict("records"))]
+    assert result["reason_text_1"].tolist() == expected
+    assert result["reason_text_2"].isna().all()
+
+
 # --- the generated page -------------------------------------------------------------------------
 
 

@@ -75,3 +75,25 @@ def test_a_store_failure_is_raised_not_read_as_no_model(tmp_path, monkeypatch):
     monkeypatch.setattr(registry.client, "get_model_version_by_alias", locked)
     with pytest.raises(MlflowException, match="database is locked"):
         registry.load(CHAMPION)
+
+
+def test_scoring_loads_the_champion_only_when_the_gate_passed_it(trained, tmp_path):
+    from ml.lifecycle import promote_challenger
+    from ml.registry import UngatedChampionError
+
+    model, policy = trained
+    registry = ModelRegistry.from_env(tmp_path)
+    with registry.run(run_name="gated") as first_run:
+        registry.log_model(model, policy, _frame(5, 3))
+    # What evaluation records on the challenger's run when the gate passes it.
+    registry.client.set_tag(first_run, "gate.decision", "promote")
+    registry.client.set_tag(first_run, "gate.champion_version", "none")
+    assert promote_challenger(registry) == "1"
+    assert registry.load_champion().version == "1"
+
+    with registry.run(run_name="never evaluated"):
+        registry.log_model(model, policy, _frame(5, 3))
+    registry.client.set_registered_model_alias(registry.model_name, CHAMPION, "2")  # moved by hand
+
+    with pytest.raises(UngatedChampionError, match="v2 carries no gate pass"):
+        registry.load_champion()

@@ -129,3 +129,75 @@ def test_a_sync_computed_before_another_run_landed_writes_nothing(warehouse):
     assert _table(warehouse, "select decision from risk.enforcement_sync where sync_key = 'a'") == [
         {"decision": "none"}
     ]
+
+
+def test_a_day_owned_by_a_live_run_cannot_be_taken_but_a_finished_runs_can(warehouse):
+    from ml.score import leases
+
+    store.prepare(warehouse)
+    leases.acquire(warehouse, [DAY1, DAY2], "run-a", NOW, is_stale=lambda lease: False)
+
+    with pytest.raises(leases.DayLeasedError, match="2026-07-02 by run run-a"):
+        leases.acquire(warehouse, [DAY2], "run-b", NOW, is_stale=lambda lease: False)
+    taken = leases.acquire(warehouse, [DAY2], "run-b", NOW, is_stale=lambda lease: lease.run_id == "run-a")
+
+    assert [(lease.as_of_date, lease.run_id) for lease in taken] == [(DAY2, "run-a")]
+    owners = _table(warehouse, "select as_of_date, run_id from risk.day_leases order by as_of_date")
+    assert [(str(r["as_of_date"]), r["run_id"]) for r in owners] == [("2026-07-01", "run-a"), ("2026-07-02", "run-b")]
+    leases.release(warehouse, [DAY1, DAY2], "run-b")  # gives back only its own
+    assert [r["run_id"] for r in _table(warehouse, "select run_id from risk.day_leases")] == ["run-a"]
+
+
+def test_a_write_whose_guard_fails_inside_its_transaction_writes_nothing(warehouse):
+    from ml.score import leases
+
+    store.prepare(warehouse)
+    _sync_step(warehouse, DAY1, _scores(DAY1, {"a": "allow"}))
+    state = store.read_sync(warehouse)
+    diff = diff_sync(state.current, _scores(DAY2, {"a": "block"}), DAY2, NOW, "r")
+
+    with pytest.raises(store.GuardFailedError, match="does not own 2026-07-02"):
+        store.apply_sync(
+            warehouse, diff, DAY2, 1, NOW, "r", state.runs_applied, "r", guards=[leases.held_by(DAY2, "r")]
+        )
+    with pytest.raises(store.GuardFailedError):
+        store.replace_scores(warehouse, DAY2, _scores(DAY2, {"a": "block"}), guards=[leases.held_by(DAY2, "r")])
+
+    assert _table(warehouse, "select decision from risk.enforcement_sync") == [{"decision": "none"}]
+    assert _table(warehouse, "select count(*) as n from risk.enforcement_sync_runs") == [{"n": 1}]
+    assert _table(warehouse, "select count(*) as n from risk.account_risk_scores") == [{"n": 0}]
+
+
+def test_the_gate_needs_every_check_recorded_and_passing_for_the_run_that_wrote_the_scores(warehouse):
+    from ml.score import publication
+    from ml.score.checks import WARN, CheckResult
+
+    store.prepare(warehouse)
+    passing = [CheckResult(name, True, "ok") for name in publication.REQUIRED_CHECKS]
+    publication.record_checks(warehouse, DAY1, "r", passing, NOW)
+    assert publication.verdict(warehouse, DAY1, "r").passed
+    assert publication.verdict(warehouse, DAY1, "other").problems[0].endswith("no recorded result")
+
+    failing = [
+        CheckResult(r.check, False, "collapsed: 0 rows", severity=WARN if r.check == "band_rate.review" else r.severity)
+        if r.check in ("volume.orders", "band_rate.review")
+        else r
+        for r in passing
+    ]
+    publication.record_checks(warehouse, DAY1, "r", failing, NOW)  # the run checked again: replaces
+
+    # The warning is recorded but does not block.
+    assert publication.verdict(warehouse, DAY1, "r").problems == ("volume.orders: collapsed: 0 rows",)
+    rows = _table(warehouse, "select count(*) as n from risk.publication_checks")
+    assert rows == [{"n": len(publication.REQUIRED_CHECKS)}]
+
+
+def test_tables_created_by_an_older_version_get_the_new_columns(warehouse):
+    with warehouse.session() as session:
+        session.execute("create schema if not exists risk")
+        session.execute("create table risk.enforcement_decisions (account_id varchar, decision varchar)")
+    store.prepare(warehouse)
+
+    with warehouse.session() as session:
+        columns = session.fetch_arrow("select * from risk.enforcement_decisions limit 0").column_names
+    assert "change_reason" in columns and "run_id" in columns

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ml.contract import TABLES
@@ -238,3 +239,78 @@ def test_reingesting_the_simulated_landing_loads_nothing_twice(ingested_snowflak
     assert (again.rows_loaded, again.rows_quarantined) == (0, 0)
     assert again.files_already_ingested == len(ingested_snowflake.report.outcomes)
     assert _rows(wh, "select count(*) as n from raw.bids") == before
+
+
+@pytest.fixture(scope="module")
+def hostile_landing(tmp_path_factory) -> Path:
+    """Upper-case headers with a BOM, UTC offsets, a zoned Parquet column, a glob-like name."""
+    landing = tmp_path_factory.mktemp("hostile_landing")
+    (landing / "bids").mkdir()
+    header = ",".join(c.upper() for c in TABLES["bids"].column_names)
+    (landing / "bids" / "b[1].csv").write_bytes(
+        b"\xef\xbb\xbf"
+        + (
+            f"{header},_REASON\n"
+            "b1,s1,l1,a3,2026-01-05T13:05:00+02:00,12.50,2026-01-05T12:00:00Z,\n"
+            "b2,s1,l1,a4,2026-01-05 13:06:00,-1.00,2026-01-05 14:00:00,\n"
+        ).encode()
+    )
+    (landing / "logins").mkdir()
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": ["e1"],
+                "account_id": ["a1"],
+                "occurred_at": pa.array([datetime(2026, 1, 5, 8)], pa.timestamp("us", tz="UTC")).cast(
+                    pa.timestamp("us", tz="Asia/Kolkata")
+                ),
+                "ip_hash": ["i1"],
+                "ip_country": ["IN"],
+                "device_id": ["d1"],
+                "success": [True],
+                "_loaded_at": pa.array([datetime(2026, 1, 5, 8, 1)], pa.timestamp("us")),
+            }
+        ),
+        landing / "logins" / "*.parquet",
+    )
+    return landing
+
+
+def test_hostile_files_ingest_through_snowflake_exactly_as_through_duckdb(
+    hostile_landing, tmp_path, fakesnow_connection
+):
+    duck = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    snow = snowflake_warehouse(fakesnow_connection, "VIGIL_HOSTILE")
+    ingest_landing(duck, hostile_landing, run_id="r1", now=NOW)
+    report = ingest_landing(snow, hostile_landing, run_id="r1", now=NOW)
+    again = ingest_landing(snow, hostile_landing, run_id="r2", now=NOW)
+
+    assert (report.rows_loaded, report.rows_quarantined, report.rejected) == (2, 1, [])
+    assert (again.outcomes, again.files_already_ingested) == ([], 2)
+    assert _rows(snow, "select bid_id, occurred_at, _loaded_at from raw.bids") == [
+        {"bid_id": "b1", "occurred_at": datetime(2026, 1, 5, 11, 5), "_loaded_at": datetime(2026, 1, 5, 12)}
+    ]
+    assert _rows(snow, "select occurred_at from raw.logins") == [{"occurred_at": datetime(2026, 1, 5, 8)}]
+    for table in ("raw.bids", "raw.logins", "ingest.quarantine", "ingest.file_ledger"):
+        sql = f"select * from {table} order by 1, 2, 3"
+        assert _rows(snow, sql) == _rows(duck, sql), table
+    assert _rows(snow, "select file_path, outcome from ingest.file_attempts order by 1") == [
+        {"file_path": "bids/b[1].csv", "outcome": "loaded"},
+        {"file_path": "logins/*.parquet", "outcome": "loaded"},
+    ]
+
+
+def test_a_ledger_from_before_content_hashes_is_extended_on_snowflake(fakesnow_connection, tricky_landing):
+    snow = snowflake_warehouse(fakesnow_connection, "VIGIL_OLD_LEDGER")
+    with snow.session() as s:
+        s.execute("create schema if not exists ingest")
+        s.execute(
+            "create table ingest.file_ledger (file_path varchar, table_name varchar, file_bytes number(38, 0),"
+            " status varchar, rows_in_file number(38, 0), rows_loaded number(38, 0), rows_quarantined number(38, 0),"
+            " reason varchar, ingested_at timestamp_ntz, run_id varchar)"
+        )
+
+    report = ingest_landing(snow, tricky_landing, run_id="r1", now=NOW)
+
+    assert (report.rows_loaded, report.rows_quarantined) == (4, 2)
+    assert _rows(snow, "select count(*) as n from ingest.file_ledger where file_sha256 is not null") == [{"n": 2}]

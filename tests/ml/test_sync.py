@@ -105,3 +105,67 @@ def test_a_day_with_an_account_twice_or_an_unknown_band_is_refused():
         diff_sync(EMPTY, _scores({"a": "allow"}).pipe(lambda f: pd.concat([f, f])), date(2026, 7, 1), NOW, "r")
     with pytest.raises(ValueError, match="unknown bands"):
         diff_sync(EMPTY, _scores({"a": "allow"}).assign(band="maybe"), date(2026, 7, 1), NOW, "r")
+
+
+def _lifts(*rows: tuple[str, datetime, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["account_id", "lifted_at", "description"])
+
+
+def _day(current: pd.DataFrame, bands: dict[str, str], day: date, lifts: pd.DataFrame | None = None):
+    diff = diff_sync(current, _scores(bands, day), day, NOW, f"r{day.day}", lifts=lifts)
+    return _apply(current, diff), diff
+
+
+def test_a_blocked_account_whose_score_falls_to_allow_stays_blocked():
+    current, _ = _day(EMPTY, {"a": "block", "b": "review"}, date(2026, 7, 1))
+
+    current, diff = _day(current, {"a": "allow", "b": "allow"}, date(2026, 7, 2))
+
+    assert list(diff.decisions["account_id"]) == ["b"]  # the review ends; the block does not
+    row = current.set_index("account_id").loc["a"]
+    assert row["decision"] == "block" and row["effective_from"] == date(2026, 7, 1) and row["score"] == 0.6
+
+
+def test_a_reinstatement_after_the_block_took_effect_lifts_it_and_says_why():
+    current, _ = _day(EMPTY, {"a": "block"}, date(2026, 7, 1))
+    before = _lifts(("a", datetime(2026, 7, 1, 12, 0), "reinstate x0 (appeal) at 2026-07-01 12:00"))
+    appeal = _lifts(("a", datetime(2026, 7, 3, 9, 0), "reinstate x1 (appeal) at 2026-07-03 09:00"))
+
+    # A reinstatement from before the block was applied is about something else.
+    _, early = _day(current, {"a": "allow"}, date(2026, 7, 3), lifts=before)
+    current, lifted = _day(current, {"a": "allow"}, date(2026, 7, 3), lifts=appeal)
+
+    assert early.changed == 0
+    decision = lifted.decisions.iloc[0]
+    assert decision[["decision", "previous_decision"]].tolist() == ["none", "block"]
+    assert decision["change_reason"] == "reinstate x1 (appeal) at 2026-07-03 09:00"
+
+
+def test_a_reinstated_account_the_model_still_blocks_is_held_for_review():
+    current, _ = _day(EMPTY, {"a": "block"}, date(2026, 7, 1))
+    appeal = _lifts(("a", datetime(2026, 7, 3, 9, 0), "reinstate x1 (appeal)"))
+
+    current, lifted = _day(current, {"a": "block"}, date(2026, 7, 3), lifts=appeal)
+    current, again = _day(current, {"a": "block"}, date(2026, 7, 4), lifts=appeal)
+    _, later = _day(current, {"a": "block"}, date(2026, 8, 2), lifts=appeal)  # the hold is over
+
+    assert lifted.decisions.iloc[0][["decision", "previous_decision"]].tolist() == ["review", "block"]
+    assert again.changed == 0
+    assert later.decisions.iloc[0][["decision", "change_reason"]].tolist() == ["block", "model"]
+
+
+def test_a_tombstoned_block_that_comes_back_is_still_a_block():
+    current, _ = _day(EMPTY, {"a": "block", "b": "allow"}, date(2026, 7, 1))
+    current, _ = _day(current, {"b": "allow"}, date(2026, 7, 2))  # a goes quiet: tombstoned block
+
+    current, back = _day(current, {"a": "allow", "b": "allow"}, date(2026, 7, 3))
+
+    row = current.set_index("account_id").loc["a"]
+    assert row["decision"] == "block" and not row["is_tombstone"] and row["effective_from"] == date(2026, 7, 1)
+    decision = back.decisions.iloc[0]
+    assert decision[["decision", "previous_decision"]].tolist() == ["block", "block"]
+    assert decision["change_reason"].startswith("returned")
+    # Only a human lift ends it, even now.
+    appeal = _lifts(("a", datetime(2026, 7, 4, 9, 0), "reinstate x1 (manual_review)"))
+    _, lifted = _day(current, {"a": "allow", "b": "allow"}, date(2026, 7, 4), lifts=appeal)
+    assert lifted.decisions.iloc[0][["decision", "change_reason"]].tolist() == ["none", "reinstate x1 (manual_review)"]

@@ -124,3 +124,29 @@ def test_dbt_subprocesses_get_the_duckdb_memory_cap_and_threads(monkeypatch):
         "VIGIL_DUCKDB_THREADS": "3",
     }
     assert WarehouseResource(engine="snowflake").dbt_env() == {}
+
+
+def test_one_publishing_run_at_a_time_the_instance_queues_the_others(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from dagster._core.instance.ref import InstanceRef
+
+    from orchestration.definitions import defs
+    from orchestration.defs.jobs import PUBLISHES_TAG
+
+    [(key, value)] = PUBLISHES_TAG.items()
+    for job in ("score", "daily"):
+        assert defs.resolve_job_def(job).tags[key] == value
+    shutil.copy(Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+    limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": key, "limit": 1} in limits
+
+
+def test_scoring_shows_the_publication_gates_checks_all_blocking():
+    graph = _graph()
+    scores = dg.AssetKey(["risk", "account_risk_scores"])
+    checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key == scores}
+    assert {"raw_data_complete", "band_rates_stable", "scores_of_run", "population_matches_features"} <= set(checks)
+    assert all(spec.blocking for spec in checks.values())

@@ -68,6 +68,28 @@ def test_the_sync_table_holds_one_current_row_per_scored_account(warehouse_file)
     assert changes >= keys  # every row's current decision was recorded in the history
 
 
+def test_every_scored_day_passed_the_recorded_gate_and_was_published_by_the_run_that_scored_it(warehouse_file):
+    from ml.score.publication import REQUIRED_CHECKS
+
+    per_day = _rows(
+        warehouse_file,
+        "select c.as_of_date, count(distinct c.check_name),"
+        " sum(case when not c.passed and c.severity = 'error' then 1 else 0 end),"
+        " max(r.scores_run_id), max(s.run_id)"
+        " from risk.publication_checks as c"
+        " join risk.enforcement_sync_runs as r on r.as_of_date = c.as_of_date and r.scores_run_id = c.run_id"
+        " join (select distinct as_of_date, run_id from risk.account_risk_scores) as s"
+        " on s.as_of_date = c.as_of_date and s.run_id = c.run_id"
+        " group by 1 order by 1",
+    )
+    assert len(per_day) == 7
+    for day, checks, failed, published_from, scored_by in per_day:
+        assert checks == len(REQUIRED_CHECKS) and failed == 0, day
+        assert published_from == scored_by, day
+    assert _rows(warehouse_file, "select count(*) from risk.publication_overrides") == [(0,)]
+    assert _rows(warehouse_file, "select count(*) from risk.day_leases") == [(0,)]
+
+
 def test_rescoring_and_resyncing_a_day_changes_nothing(pipeline_run, tmp_path, monkeypatch):
     from orchestration.definitions import defs
     from orchestration.lib.resources import MlflowResource, WarehouseResource
@@ -105,6 +127,7 @@ def test_rescoring_and_resyncing_a_day_changes_nothing(pipeline_run, tmp_path, m
     assert (
         checks["population_matches_features"] and checks["no_missing_scores"] and checks["scores_within_unit_interval"]
     )
+    assert checks["raw_data_complete"] and checks["band_rates_stable"] and checks["scores_of_run"]
 
 
 def test_the_daily_job_ingests_builds_scores_and_syncs_a_day(pipeline_run, tmp_path, monkeypatch):

@@ -9,7 +9,10 @@
     final": the horizon must have passed, plus the loader's maximum lateness, plus the appeal
     window (an action inside the horizon can still be reversed until then). A snapshot is
     final earlier when it is already known bad for good: a chargeback, or an action whose
-    appeal window has closed.
+    appeal window has closed. "Passed" is measured against the slowest label source.
+
+    A suspend or ban taken by a model (`source = 'model'`) is a label only once a person upheld
+    it; otherwise Vigil's own blocks would teach the next model. Rules are in the model's yml.
 -#}
 
 with
@@ -38,19 +41,30 @@ orders as (
 
 ),
 
+source_loads as (
+
+    select 'enforcement_actions' as source_table, max(loaded_at) as newest_loaded_at from actions
+    union all
+    select 'chargebacks', max(loaded_at) from chargebacks
+    union all
+    select 'orders', max(loaded_at) from orders
+
+),
+
 cutoff as (
 
-    -- What the warehouse knows up to: the newest load of the label sources, unless fixed.
-    select
-        {% if var('label_cutoff_date', none) -%}
-            cast('{{ var("label_cutoff_date") }}' as date)
-        {%- else -%}
-            cast(greatest(
-                (select max(loaded_at) from actions),
-                (select max(loaded_at) from chargebacks),
-                (select max(loaded_at) from orders)
-            ) as date)
-        {%- endif %} as cutoff_date
+    -- What the warehouse knows up to, unless fixed: the *slowest* label source's newest load.
+    -- If one feed stops (say enforcement actions), the others must not move the cutoff on, or
+    -- its silence would make snapshots final-good. A source never loaded: no cutoff at all.
+    {% if var('label_cutoff_date', none) -%}
+        select cast('{{ var("label_cutoff_date") }}' as date) as cutoff_date
+    {%- else -%}
+        select
+            case
+                when count(newest_loaded_at) = count(*) then cast(min(newest_loaded_at) as date)
+            end as cutoff_date
+        from source_loads
+    {%- endif %}
 
 ),
 
@@ -75,6 +89,25 @@ reversed_actions as (
 
 ),
 
+human_confirmations as (
+
+    -- A model's suspend or ban upheld by a person: a later `manual_review` suspend or ban (abuse
+    -- type not `none`) on the same account within the appeal window. Its confirmation is then
+    -- known by the time the action settles (appeal window + lateness).
+    select distinct model_actions.action_id
+    from actions as model_actions
+    inner join actions as reviews
+        on reviews.account_id = model_actions.account_id
+        and reviews.action_source = 'manual_review'
+        and reviews.action in ('suspend', 'ban')
+        and reviews.abuse_type <> 'none'
+        and reviews.occurred_at >= model_actions.occurred_at
+        and reviews.occurred_at
+            <= {{ dbt.dateadd('day', var('appeal_window_days'), 'model_actions.occurred_at') }}
+    where model_actions.action_source = 'model'
+
+),
+
 abuse_actions as (
 
     select
@@ -90,7 +123,12 @@ abuse_actions as (
     from actions
     left join reversed_actions
         on reversed_actions.action_id = actions.action_id
-    where actions.action in ('suspend', 'ban') and actions.abuse_type <> 'none'
+    left join human_confirmations
+        on human_confirmations.action_id = actions.action_id
+    where
+        actions.action in ('suspend', 'ban')
+        and actions.abuse_type <> 'none'
+        and (actions.action_source <> 'model' or human_confirmations.action_id is not null)
 
 ),
 

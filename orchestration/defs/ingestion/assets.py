@@ -7,15 +7,18 @@ import dagster as dg
 from ml import settings
 from ml.contract import TABLES
 from ml.ingest.load import ingest_landing
-from ml.ingest.schema import INGEST_SCHEMA, LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
+from ml.ingest.options import IngestOptions
+from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
+from ml.warehouse import Role
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 GROUP = "ingestion"
 # dbt sources `marketplace.<table>` and `ingest.<table>` map to these keys, so the dbt
-# staging models hang off this asset in the lineage graph.
+# staging models hang off this asset in the lineage graph. The keys are the dbt *source*
+# names; the schemas behind them come from VIGIL_RAW_SCHEMA / VIGIL_INGEST_SCHEMA at run time.
 RAW_KEYS = {name: dg.AssetKey(["marketplace", name]) for name in TABLES}
-LEDGER_KEY = dg.AssetKey([INGEST_SCHEMA, LEDGER_TABLE])
-QUARANTINE_KEY = dg.AssetKey([INGEST_SCHEMA, QUARANTINE_TABLE])
+LEDGER_KEY = dg.AssetKey(["ingest", LEDGER_TABLE])
+QUARANTINE_KEY = dg.AssetKey(["ingest", QUARANTINE_TABLE])
 
 
 class IngestConfig(dg.Config):
@@ -29,8 +32,9 @@ class IngestConfig(dg.Config):
                 key,
                 group_name=GROUP,
                 kinds={"python", "parquet"},
-                description=f"`{RAW_SCHEMA}.{name}`: valid rows of the `{name}` landing files, typed "
-                "per the raw contract, one row per row received (deduplicated later in staging).",
+                description=f"`<raw schema>.{name}` (VIGIL_RAW_SCHEMA, default `raw`): valid rows of the "
+                f"`{name}` landing files, typed per the raw contract, one row per row received "
+                "(deduplicated later in staging).",
             )
             for name, key in RAW_KEYS.items()
         ),
@@ -38,7 +42,8 @@ class IngestConfig(dg.Config):
             LEDGER_KEY,
             group_name=GROUP,
             kinds={"python"},
-            description="One row per landing file: loaded once, or rejected with the reason.",
+            description="One row per landing file and outcome: loaded once (identified by content "
+            "hash), or rejected with the reason.",
         ),
         dg.AssetSpec(
             QUARANTINE_KEY,
@@ -52,9 +57,13 @@ class IngestConfig(dg.Config):
 def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
-    report = ingest_landing(warehouse.get(), landing, run_id=context.run.run_id)
+    report = ingest_landing(
+        warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id, options=IngestOptions.from_env()
+    )
     for outcome in report.rejected:
         context.log.warning(f"rejected {outcome.relative_path}: {outcome.reason}")
+    for deferred in report.deferred:
+        context.log.warning(f"deferred {deferred.relative_path} to the next run: {deferred.reason}")
     for name, key in RAW_KEYS.items():
         yield dg.MaterializeResult(asset_key=key, metadata=report.table_summary(name))
     yield dg.MaterializeResult(
@@ -64,6 +73,10 @@ def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig
             "files_new": len(report.outcomes),
             "files_already_ingested": report.files_already_ingested,
             "files_rejected": len(report.rejected),
+            "files_deferred": len(report.deferred),
+            "deferred": dg.MetadataValue.md(
+                "\n".join(f"- `{d.relative_path}`: {d.reason}" for d in report.deferred[:20]) or "none"
+            ),
             "partial_files_recovered": report.partial_files_recovered,
         },
     )
@@ -81,9 +94,9 @@ def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig
 
 @dg.asset_check(asset=LEDGER_KEY, blocking=False, description="No landing file was rejected.")
 def no_rejected_landing_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get(read_only=True).session() as session:
+    with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
-            f"select file_path, reason from {INGEST_SCHEMA}.{LEDGER_TABLE} where status = 'rejected'"
+            f"select file_path, reason from {settings.ingest_schema()}.{LEDGER_TABLE} where status = 'rejected'"
         ).to_pylist()
     return dg.AssetCheckResult(
         passed=not rows,
@@ -106,10 +119,11 @@ MAX_QUARANTINE_SHARE = 0.05
     description=f"At most {MAX_QUARANTINE_SHARE:.0%} of ingested rows were quarantined (per table).",
 )
 def quarantine_share_is_low(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get(read_only=True).session() as session:
+    with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
             f"select table_name, sum(rows_in_file) as rows_in_files, sum(rows_quarantined) as quarantined "
-            f"from {INGEST_SCHEMA}.{LEDGER_TABLE} where status = 'loaded' group by table_name order by table_name"
+            f"from {settings.ingest_schema()}.{LEDGER_TABLE} where status = 'loaded' "
+            "group by table_name order by table_name"
         ).to_pylist()
     shares = {
         r["table_name"]: float(r["quarantined"]) / float(r["rows_in_files"]) if r["rows_in_files"] else 0.0

@@ -20,6 +20,7 @@ from ml.policy import PolicyCosts
 from ml.train.model import TrainConfig
 from ml.train.split import SplitConfig
 from ml.train.training_set import TrainingSet, build_training_set
+from ml.warehouse import Role
 from orchestration.defs.dbt.assets import FEATURES_MODEL, LABELS_MODEL, vigil_dbt_features_daily, vigil_dbt_labels
 from orchestration.defs.dbt.project import DBT_PROJECT_DIR
 from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
@@ -88,7 +89,8 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig, w
         test_days=config.test_days,
         min_train_days=config.min_train_days,
     )
-    built = build_training_set(warehouse.get(read_only=True), MARTS_YML, split_config, config.train_every_n_days)
+    marts = warehouse.get(role=Role.SCORER, read_only=True)
+    built = build_training_set(marts, MARTS_YML, split_config, config.train_every_n_days)
     built.save(settings.training_set_dir())
     return dg.MaterializeResult(
         metadata={
@@ -127,7 +129,7 @@ def risk_model(context: dg.AssetExecutionContext, config: RiskModelConfig, mlflo
         metadata={
             "model": f"{registry.model_name} v{trained.version} (alias challenger)",
             "mlflow_run_id": trained.run_id,
-            "mlflow_tracking_uri": registry.tracking_uri,
+            "mlflow_tracking_uri": registry.display_uri,
             "weighting": trained.model.weighting,
             "best_iteration": trained.model.best_iteration,
             "review_threshold": trained.policy.review_threshold,

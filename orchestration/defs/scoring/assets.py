@@ -1,21 +1,27 @@
-"""Daily scoring with the `@champion` model, and the enforcement sync table built from it.
+"""Daily scoring with the verified `@champion` model, and the enforcement sync table built from it.
 
-Thin adapters over `ml.score`: both assets are partitioned by as-of day like the feature mart,
-so a backfill over a range from the UI rescores those days (and the sync applies only days at
-or after its watermark: re-scoring history never rolls current decisions back).
+Thin adapters over `ml.score`: both assets are partitioned by as-of day like the feature mart.
+A run owns its days (`ml.score.leases`) from before its first score write until after its sync;
+scoring records the publication gate's checks for every day it wrote, and the sync applies a
+day only through `ml.score.publish` (the gate lives there, not only in these asset checks).
 """
 
 import json
 import time
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from ml.score import checks, store
+from ml.registry import UngatedChampionError
+from ml.score import leases, publication, store
+from ml.score.checks import BANDS, CheckResult
+from ml.score.publish import Override, PublicationRefusedError, publish_days
 from ml.score.schema import RISK_SCHEMA, SCORES_TABLE, SYNC_TABLE
 from ml.score.scoring import score_accounts
-from ml.score.sync import diff_sync
+from ml.score.thresholds import PublicationThresholds
+from ml.warehouse import Role
 from orchestration.defs.dbt.assets import FEATURES_MODEL, vigil_dbt_features_daily
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
@@ -25,8 +31,26 @@ from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, Warehous
 GROUP = "scoring"
 SCORES_KEY = dg.AssetKey([RISK_SCHEMA, SCORES_TABLE])
 SYNC_KEY = dg.AssetKey([RISK_SCHEMA, SYNC_TABLE])
-SCORE_CHECKS = ("no_missing_scores", "scores_within_unit_interval", "population_matches_features")
+# The gate's recorded checks, grouped into the asset checks the UI shows.
+DATA_CHECK = "raw_data_complete"
 BAND_CHECK = "band_rates_stable"
+UI_CHECKS = {
+    DATA_CHECK: "Rows loaded on the day per raw table vs the trailing median, freshness relative to the day,"
+    " quarantine share of the day's rows, and no rejected file that may hold rows of the day.",
+    "scores_of_run": "The day's scores are exactly the ones this run wrote.",
+    "no_missing_scores": "No null/NaN score or band.",
+    "scores_within_unit_interval": "Scores in [0, 1].",
+    "population_matches_features": "One score per account with a feature row that day, nothing else.",
+    BAND_CHECK: "Review/block rates vs the previous scored days: fails on a collapse or an implausible spike,"
+    " warns on a smaller jump.",
+}
+
+
+def _ui_check(name: str) -> str:
+    kind = name.split(".")[0]
+    if kind in ("volume", "freshness", "quarantine", "rejected_files"):
+        return DATA_CHECK
+    return BAND_CHECK if kind == "band_rate" else name
 
 
 def feature_version() -> str:
@@ -42,8 +66,45 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as every warehouse timestamp
+
+
+def _own_runs(context: dg.AssetExecutionContext) -> set[str]:
+    """This run's re-execution family: a re-run of a failed step may publish what its parent scored."""
+    return {r for r in (context.run.parent_run_id, context.run.root_run_id) if r}
+
+
+def _lease_is_stale(instance: dg.DagsterInstance):
+    """A lease may be taken over when its run is over: finished in Dagster, or its process gone."""
+
+    def stale(lease: leases.Lease) -> bool:
+        run = instance.get_run_by_id(lease.run_id)
+        return (run is not None and run.is_finished) or leases.holder_is_dead(lease.holder)
+
+    return stale
+
+
 class ScoringConfig(dg.Config):
-    with_reasons: bool = True  # TreeSHAP reason codes (most of the scoring time)
+    with_reasons: bool = True  # reason codes for review/block rows (the others: `python -m ml.score.explain`)
+
+
+def _check_results(results: dict[str, list[tuple[date, CheckResult]]]):
+    for name in UI_CHECKS:
+        found = results.get(name, [])
+        blocking = [f"{day} {r.check}: {r.detail}" for day, r in found if r.blocks]
+        warned = [f"{day} {r.check}: {r.detail}" for day, r in found if not r.passed and not r.blocks]
+        shown = blocking or warned
+        yield dg.AssetCheckResult(
+            asset_key=SCORES_KEY,
+            check_name=name,
+            passed=not shown,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "days_checked": len({day for day, _ in found}),
+                "failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in shown[:50]) or "none"),
+            },
+        )
 
 
 @dg.asset(
@@ -54,34 +115,39 @@ class ScoringConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
     pool=WAREHOUSE_POOL,
     deps=[get_asset_key_for_model([vigil_dbt_features_daily], FEATURES_MODEL), champion_model],
-    # Blocking: scores that fail a check never reach the enforcement sync.
+    # Blocking: scores that fail a check never reach the enforcement sync in this run. (The
+    # sync path refuses them anyway, in whatever run: the results are recorded in the warehouse.)
     check_specs=[
-        *(dg.AssetCheckSpec(name, asset=SCORES_KEY, blocking=True) for name in SCORE_CHECKS),
-        dg.AssetCheckSpec(
-            BAND_CHECK,
-            asset=SCORES_KEY,
-            blocking=True,
-            description="Review/block rates vs the previous day: warns on a jump, fails (and stops the sync)"
-            " on an implausible one.",
-        ),
+        dg.AssetCheckSpec(name, asset=SCORES_KEY, blocking=True, description=text) for name, text in UI_CHECKS.items()
     ],
 )
 def account_risk_scores(
     context: dg.AssetExecutionContext, config: ScoringConfig, warehouse: WarehouseResource, mlflow: MlflowResource
 ):
-    """Every account with a feature row on the day, scored by `models:/<name>@champion`:
-    calibrated score, policy band, top 3 reasons. A re-run replaces the day."""
+    """Every account with a feature row on the day, scored by the verified `@champion`:
+    calibrated score, policy band, top 3 reasons. A re-run replaces the day. Each day's
+    publication checks are recorded in `risk.publication_checks` under this run's id."""
     registry = mlflow.registry()
-    champion = registry.load("champion")
-    if champion is None:
-        raise dg.Failure(f"no `champion` version of {registry.model_name}: run the `retrain` job first")
-    wh = warehouse.get()
+    try:
+        champion = registry.load_champion()  # before anything is written
+    except (LookupError, UngatedChampionError) as error:
+        raise dg.Failure(str(error)) from error
+    wh = warehouse.get(role=Role.SCORER)
     store.prepare(wh)
+    days, run_id = _days(context), context.run.run_id
+    try:
+        taken = leases.acquire(
+            wh, days, run_id, _now(), is_stale=_lease_is_stale(context.instance), own_runs=_own_runs(context)
+        )
+    except leases.DayLeasedError as error:
+        raise dg.Failure(str(error)) from error
+    for lease in taken:
+        context.log.warning(f"took over the lease of {lease.as_of_date} from finished run {lease.run_id}")
+    thresholds = PublicationThresholds()
     version = feature_version()
-    failures: dict[str, list[str]] = {name: [] for name in (*SCORE_CHECKS, BAND_CHECK)}
-    implausible: list[str] = []
-    rows, seconds, band_counts = 0, 0.0, {band: 0 for band in checks.BANDS}
-    for day in _days(context):
+    results: dict[str, list[tuple[date, CheckResult]]] = defaultdict(list)
+    rows, seconds, band_counts = 0, 0.0, {band: 0 for band in BANDS}
+    for day in days:
         features = store.read_features(wh, day)
         if features.empty:
             # Scoring nothing would delete the day's scores and pass every check.
@@ -94,31 +160,20 @@ def account_risk_scores(
             model_name=champion.name,
             model_version=champion.version,
             feature_version=version,
-            scored_at=datetime.now(UTC).replace(tzinfo=None),
-            run_id=context.run.run_id,
+            scored_at=_now(),
+            run_id=run_id,
             with_reasons=config.with_reasons,
         )
         seconds += time.perf_counter() - started
-        store.replace_scores(wh, day, scores)
-        written = store.read_scores(wh, day)
-        previous = store.read_scores(wh, day - timedelta(days=1))
-        previous_rates = checks.band_rates(previous) if len(previous) else None
-        today_rates = checks.band_rates(written)
-        results = {
-            "no_missing_scores": checks.no_missing_scores(written),
-            "scores_within_unit_interval": checks.scores_within_unit_interval(written),
-            "population_matches_features": checks.population_matches(written, len(features)),
-            BAND_CHECK: checks.band_rates_stable(today_rates, previous_rates),
-        }
-        for name, (passed, detail) in results.items():
-            if not passed:
-                failures[name].append(f"{day}: {detail}")
-        plausible, detail = checks.band_rates_stable(today_rates, previous_rates, checks.IMPLAUSIBLE_JUMP)
-        if not plausible:
-            implausible.append(f"{day}: {detail}")
-        rows += len(written)
-        for band, count in written["band"].value_counts().items():
+        store.replace_scores(wh, day, scores, guards=[leases.held_by(day, run_id)])
+        rows += len(scores)
+        for band, count in scores["band"].value_counts().items():
             band_counts[band] += int(count)
+    # The gate's checks of every day written, recorded under this run's id for the sync path.
+    for day, checked in publication.check_days(wh, days, run_id, thresholds).items():
+        publication.record_checks(wh, day, run_id, checked, _now())
+        for result in checked:
+            results[_ui_check(result.check)].append((day, result))
     yield dg.MaterializeResult(
         asset_key=SCORES_KEY,
         metadata={
@@ -127,20 +182,19 @@ def account_risk_scores(
             "feature_version": version,
             "with_reasons": config.with_reasons,
             "accounts_per_second": round(rows / seconds, 1) if seconds else 0.0,
+            "publication_thresholds": dg.MetadataValue.json(thresholds.as_dict()),
             **{f"{band}_rows": count for band, count in band_counts.items()},
         },
     )
-    for name, failed in failures.items():
-        # A band-rate jump is an alert for a human; only an implausible one stops the sync.
-        severe = name != BAND_CHECK or bool(implausible)
-        shown = implausible if name == BAND_CHECK and implausible else failed
-        yield dg.AssetCheckResult(
-            asset_key=SCORES_KEY,
-            check_name=name,
-            passed=not failed,
-            severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
-            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in shown[:50]) or "none")},
-        )
+    yield from _check_results(results)
+
+
+class SyncConfig(dg.Config):
+    """Publishing a day the gate refused: `override_reason` (why) and `override_by` (who) are
+    both required and recorded in risk.publication_overrides and the decision history."""
+
+    override_reason: str | None = None
+    override_by: str | None = None
 
 
 @dg.asset(
@@ -152,34 +206,53 @@ def account_risk_scores(
     pool=WAREHOUSE_POOL,
     deps=[account_risk_scores],
 )
-def enforcement_sync(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource):
     """One current row per account for reverse-ETL, changed only when its decision changes,
     tombstones for accounts that left the population, and the append-only decision history.
-    Days before the sync's watermark (the last day applied) are skipped."""
-    wh = warehouse.get()
-    store.prepare(wh)
-    applied, skipped, changed, tombstoned = [], [], 0, 0
-    for day in _days(context):
-        state = store.read_sync(wh)
-        if state.last_day is not None and day < state.last_day:
-            skipped.append(str(day))
-            continue
-        scores = store.read_scores(wh, day)
-        if scores.empty:
-            raise dg.Failure(f"no scores for {day}: materialize {SCORES_KEY.to_user_string()} for it first")
-        now = datetime.now(UTC).replace(tzinfo=None)
-        diff = diff_sync(state.current, scores, day, now, context.run.run_id)
-        store.apply_sync(wh, diff, day, len(scores), now, context.run.run_id, state.runs_applied)
-        applied.append(str(day))
-        changed += diff.changed
-        tombstoned += diff.tombstoned
+    Applies a day only through the publication gate; days before the sync's watermark (the
+    last day applied) are skipped."""
+    override = None
+    if config.override_reason or config.override_by:
+        try:
+            override = Override(reason=config.override_reason or "", by=config.override_by or "")
+        except ValueError as error:
+            raise dg.Failure(f"{error}: set both override_reason and override_by") from error
+    wh = warehouse.get(role=Role.SCORER)
+    try:
+        outcomes = publish_days(
+            wh,
+            _days(context),
+            context.run.run_id,
+            _now,
+            own_runs=_own_runs(context),
+            override=override,
+            is_stale=_lease_is_stale(context.instance),
+        )
+    except PublicationRefusedError as refused:
+        applied = [str(o.day) for o in refused.applied_before if o.status == "applied"]
+        raise dg.Failure(
+            description=str(refused),
+            metadata={
+                "refused_day": str(refused.day),
+                "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in refused.problems[:50])),
+                "days_applied_before": ", ".join(applied) or "none",
+            },
+        ) from refused
+    except leases.DayLeasedError as error:
+        raise dg.Failure(str(error)) from error
+    applied = [o for o in outcomes if o.status == "applied"]
+    skipped = [str(o.day) for o in outcomes if o.status == "skipped"]
+    overridden = [str(o.day) for o in outcomes if o.overridden]
     if skipped:
         context.log.info(f"skipped {len(skipped)} days before the sync watermark: {skipped[0]} .. {skipped[-1]}")
+    if overridden:
+        context.log.warning(f"published under an override by {config.override_by}: {', '.join(overridden)}")
     return dg.MaterializeResult(
         metadata={
             "days_applied": len(applied),
             "days_skipped_before_watermark": len(skipped),
-            "rows_changed": changed,
-            "tombstones": tombstoned,
+            "days_published_under_override": ", ".join(overridden) or "none",
+            "rows_changed": sum(o.changed for o in applied),
+            "tombstones": sum(o.tombstoned for o in applied),
         }
     )

@@ -1,0 +1,1 @@
+"""Reverse ETL: a reference consumer of the enforcement sync table (see consumer.py)."""

@@ -98,8 +98,7 @@ def _hold_out(path: Path, day: date) -> int:
         con.execute(f"create schema if not exists {HOLDOUT_SCHEMA}")
         for table in TABLES:
             con.execute(
-                f"create or replace table {HOLDOUT_SCHEMA}.{table} as"
-                f" select * from raw.{table} where _loaded_at >= ?",
+                f"create or replace table {HOLDOUT_SCHEMA}.{table} as select * from raw.{table} where _loaded_at >= ?",
                 [day],
             )
             moved += con.execute(f"select count(*) from {HOLDOUT_SCHEMA}.{table}").fetchone()[0]

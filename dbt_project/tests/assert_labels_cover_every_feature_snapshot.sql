@@ -1,5 +1,7 @@
 -- fct_account_labels_daily labels exactly the snapshots of fct_account_features_daily: a
--- snapshot without a label (or a label without a snapshot) is returned.
+-- snapshot without a label (or a label without a snapshot) is returned. A check of the labels:
+-- it runs when they are built, not with a feature day (whose build selects tests `buildable`).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_account_labels_daily'}}}) }}
 with
 
 features as (

@@ -205,24 +205,27 @@ def _rows_in_landing_files(landing: Path) -> dict[str, int]:
 
 
 def test_every_simulated_row_is_loaded_or_quarantined(ingested_snowflake):
-    report, wh = ingested_snowflake.report, ingested_snowflake.warehouse
+    # Only this ingestion's files: other tests ingest late files into the same database.
+    report, wh, run = ingested_snowflake.report, ingested_snowflake.warehouse, "'test'"
     in_files = _rows_in_landing_files(ingested_snowflake.landing)
     loaded = {
         r["table_name"]: r
         for r in _rows(
             wh,
             "select table_name, sum(rows_in_file) as rows_in_file, sum(rows_loaded) as rows_loaded,"
-            " sum(rows_quarantined) as rows_quarantined from ingest.file_ledger group by 1",
+            f" sum(rows_quarantined) as rows_quarantined from ingest.file_ledger where run_id = {run} group by 1",
         )
     }
     quarantined = {
-        r["table_name"]: r["n"] for r in _rows(wh, "select table_name, count(*) as n from ingest.quarantine group by 1")
+        r["table_name"]: r["n"]
+        for r in _rows(wh, f"select table_name, count(*) as n from ingest.quarantine where run_id = {run} group by 1")
     }
+    of_the_run = f"_source_file in (select file_path from ingest.file_ledger where run_id = {run})"
 
     assert not report.rejected
     assert set(in_files) == set(TABLES)
     for table, n in in_files.items():
-        (raw,) = _rows(wh, f"select count(*) as n from raw.{table}")
+        (raw,) = _rows(wh, f"select count(*) as n from raw.{table} where {of_the_run}")
         assert report.table_summary(table)["rows_in_files"] == n
         assert loaded[table]["rows_in_file"] == n
         assert raw["n"] + quarantined.get(table, 0) == n

@@ -150,3 +150,9 @@ def test_scoring_shows_the_publication_gates_checks_all_blocking():
     checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key == scores}
     assert {"raw_data_complete", "band_rates_stable", "scores_of_run", "population_matches_features"} <= set(checks)
     assert all(spec.blocking for spec in checks.values())
+
+
+def test_the_labels_coverage_test_is_a_check_of_the_labels_run_with_them_not_with_a_feature_day():
+    graph = _graph()
+    [check] = [k for k in graph.asset_check_keys if k.name == "assert_labels_cover_every_feature_snapshot"]
+    assert check.asset_key == _model_key("fct_account_labels_daily")

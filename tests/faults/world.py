@@ -16,6 +16,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ml.monitor.drift import drift_checks, measure_day
+from ml.monitor.fallback import trailing_reference
+from ml.monitor.reference import TrainingReference
+from ml.monitor.thresholds import MonitorThresholds
 from ml.score import leases, publication, store
 from ml.score.publish import DayOutcome, Override, publish_days
 from ml.score.schema import SCORES_COLUMNS
@@ -24,6 +28,7 @@ from ml.warehouse.duckdb_engine import DuckDBWarehouse
 
 DAY = date(2026, 3, 20)  # well inside the small simulation (2026-01-01 .. 2026-03-31)
 ACCOUNTS = 1000
+FEATURES = ["signal", "noise"]  # the world's feature columns (what its tiny champion reads)
 BLOCK_SHARE, REVIEW_SHARE = 0.02, 0.05
 
 
@@ -111,10 +116,25 @@ def score_days(
     for day in days:
         bands = bands_for(day) if bands_for else normal_bands(accounts(warehouse, day))
         store.replace_scores(warehouse, day, scores_frame(day, bands, run_id), guards=[leases.held_by(day, run_id)])
-    results = publication.check_days(warehouse, days, run_id, PublicationThresholds())
+    results = publication.check_days(warehouse, days, run_id, PublicationThresholds(), monitored(warehouse, days))
     for day, checked in results.items():
         publication.record_checks(warehouse, day, run_id, checked, now())
     return results
+
+
+def monitored(
+    warehouse: DuckDBWarehouse, days: list[date], reference: TrainingReference | None = None
+) -> dict[date, list]:
+    """What the scoring asset measures on the feature rows it scored (`ml.monitor.drift`):
+    against `reference`, or like a champion without one, the mart's previous days."""
+    thresholds = MonitorThresholds()
+    fallback = None if reference else trailing_reference(warehouse, days[0], FEATURES, thresholds)
+    checks = {}
+    for day in days:
+        features, scores = store.read_features(warehouse, day), store.read_scores(warehouse, day)
+        drift = measure_day(day, features, scores, FEATURES, "1", reference, thresholds, fallback)
+        checks[day] = drift_checks(drift, thresholds)
+    return checks
 
 
 def publish(

@@ -165,12 +165,15 @@ def published_state(warehouse: DuckDBWarehouse) -> dict[str, list[tuple]]:
     }
 
 
-def gated_registry(folder: Path):
+def gated_registry(folder: Path, with_reference: bool = False):
     """A local MLflow registry whose `@champion` is a tiny model over the world's features
-    (`signal`, `noise`), promoted through the gate's path: evaluation's tags, then promotion."""
+    (`signal`, `noise`), promoted through the gate's path: evaluation's tags, then promotion.
+    `with_reference`: saved with its training reference, as `train_challenger` saves it (the
+    world's features are uniform on [0, 1), like the reference's)."""
     import numpy as np
 
     from ml.lifecycle import promote_challenger
+    from ml.monitor.reference import build_reference
     from ml.policy import DecisionPolicy, PolicyCosts
     from ml.registry import ModelRegistry
     from ml.train.model import TrainConfig, train_risk_model
@@ -180,11 +183,17 @@ def gated_registry(folder: Path):
         bad = rng.random(n) < 0.05
         return pd.DataFrame({"signal": rng.random(n) * 0.6 + 0.4 * bad, "noise": rng.random(n), "is_bad": bad})
 
-    model = train_risk_model(frame(3000, 1), frame(1500, 2), ["signal", "noise"], TrainConfig(max_rounds=30, nthread=1))
+    model = train_risk_model(frame(3000, 1), frame(1500, 2), FEATURES, TrainConfig(max_rounds=30, nthread=1))
     policy = DecisionPolicy(0.1, 0.5, PolicyCosts(), {"reviewed_per_day": 3.0})
+    reference = None
+    if with_reference:
+        rng = np.random.default_rng(4)
+        uniform = pd.DataFrame({"signal": rng.random(3000), "noise": rng.random(3000)})
+        scores = model.predict_proba(frame(1500, 2))
+        reference = build_reference(uniform, FEATURES, MonitorThresholds().bins, "test reference", scores, (0.1, 0.5))
     registry = ModelRegistry.from_env(folder)
     with registry.run(run_name="gated") as run_id:
-        registry.log_model(model, policy, frame(5, 3))
+        registry.log_model(model, policy, frame(5, 3), reference)
     registry.client.set_tag(run_id, "gate.decision", "promote")  # what evaluation writes on a pass
     registry.client.set_tag(run_id, "gate.champion_version", "none")
     promote_challenger(registry)

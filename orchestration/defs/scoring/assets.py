@@ -29,6 +29,7 @@ from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ml.assets import champion_model
 from orchestration.defs.monitoring.drift import DRIFT_CHECKS, DriftMonitor, drift_check_results
+from orchestration.defs.monitoring.report import write_reports
 from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 
 GROUP = "scoring"
@@ -201,6 +202,7 @@ def account_risk_scores(
                 results[shown_as].append((day, result))
             elif not result.passed:
                 drift_warnings[result.check].append((day, result.detail))
+    reports = write_reports(context, warehouse, days)  # before the sync: publication still pending
     yield dg.MaterializeResult(
         asset_key=SCORES_KEY,
         metadata={
@@ -210,7 +212,9 @@ def account_risk_scores(
             "with_reasons": config.with_reasons,
             "accounts_per_second": round(rows / seconds, 1) if seconds else 0.0,
             "publication_thresholds": dg.MetadataValue.json(thresholds.as_dict()),
+            "training_reference": champion.reference.source if champion.reference else "none (drift not measured)",
             **{f"{band}_rows": count for band, count in band_counts.items()},
+            **reports,
         },
     )
     yield from _check_results(results)
@@ -246,10 +250,11 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
         except ValueError as error:
             raise dg.Failure(f"{error}: set both override_reason and override_by") from error
     wh = warehouse.get(role=Role.SCORER)
+    days = _days(context)
     try:
         outcomes = publish_days(
             wh,
-            _days(context),
+            days,
             context.run.run_id,
             _now,
             own_runs=_own_runs(context),
@@ -258,12 +263,15 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
         )
     except PublicationRefusedError as refused:
         applied = [str(o.day) for o in refused.applied_before if o.status == "applied"]
+        # The pages say the day was refused and why: reviewers see the queue that did not go out.
+        reports = write_reports(context, warehouse, days)
         raise dg.Failure(
             description=str(refused),
             metadata={
                 "refused_day": str(refused.day),
                 "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in refused.problems[:50])),
                 "days_applied_before": ", ".join(applied) or "none",
+                **reports,
             },
         ) from refused
     except leases.DayLeasedError as error:
@@ -275,6 +283,7 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
         context.log.info(f"skipped {len(skipped)} days before the sync watermark: {skipped[0]} .. {skipped[-1]}")
     if overridden:
         context.log.warning(f"published under an override by {config.override_by}: {', '.join(overridden)}")
+    reports = write_reports(context, warehouse, [o.day for o in applied])
     return dg.MaterializeResult(
         metadata={
             "days_applied": len(applied),
@@ -282,5 +291,6 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
             "days_published_under_override": ", ".join(overridden) or "none",
             "rows_changed": sum(o.changed for o in applied),
             "tombstones": sum(o.tombstoned for o in applied),
+            **reports,
         }
     )

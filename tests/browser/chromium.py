@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# CI keeps this folder (it is gitignored); VIGIL_TEST_ARTIFACTS moves it.
-ARTIFACTS = Path(os.environ.get("VIGIL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+ARTIFACTS = ROOT / "test-artifacts"  # gitignored; CI keeps it
 FLAGS = (
     "--headless=new",
     "--no-sandbox",  # containers run as root, where the sandbox cannot start

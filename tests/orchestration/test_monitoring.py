@@ -147,3 +147,31 @@ def test_a_day_whose_labels_are_pending_is_refused_with_the_reason(matured_copy)
     assert not pending.success
     failure = next(e for e in pending.all_events if e.is_step_failure)
     assert "cannot be graded" in str(failure.event_specific_data.error.message)
+
+
+def test_make_report_writes_a_days_page_from_an_existing_warehouse_read_only(scored, tmp_path):
+    import hashlib
+    import os
+    import subprocess
+
+    run, days = scored
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(run.data / "warehouse.duckdb", data / "warehouse.duckdb")
+    digest = hashlib.sha256((data / "warehouse.duckdb").read_bytes()).hexdigest()
+    env = {**run.env, "VIGIL_DATA_DIR": str(data)}
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    made = subprocess.run(
+        ["make", "-s", "report", f"DAY={days[0]}"], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
+    missing = subprocess.run(
+        ["make", "-s", "report", "DAY=2026-01-02"], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
+
+    page = data / "reports" / f"review_queue_{days[0]}.html"
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert made.stdout.strip().endswith(str(page)) and page.is_file()
+    assert f"Review queue &middot; {days[0]}" in page.read_text()
+    assert missing.returncode != 0 and "no scores for 2026-01-02" in missing.stderr
+    assert hashlib.sha256((data / "warehouse.duckdb").read_bytes()).hexdigest() == digest

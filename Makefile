@@ -10,11 +10,12 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --locked --no-sync
 DBT_PROJECT_FILE := orchestration/defs/dbt/project.py
 
-.PHONY: help install demo pipeline test postgresql dev mlflow lint bench bench-daily bench-scoring clean
+.PHONY: help install demo pipeline report test postgresql chromium dev mlflow lint bench bench-daily bench-scoring clean
 
 help:
 	@echo "make demo      simulate a marketplace and run the whole pipeline on local DuckDB"
 	@echo "make pipeline  run the pipeline on an existing landing folder (VIGIL_LANDING_DIR=...)"
+	@echo "make report DAY=YYYY-MM-DD  write the review-queue page of a scored day (read-only)"
 	@echo "make test      run the test suite"
 	@echo "make dev       Dagster UI on http://127.0.0.1:3000 against the same local warehouse"
 	@echo "make mlflow    MLflow UI on http://127.0.0.1:5000 over the local tracking store"
@@ -45,7 +46,13 @@ demo: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 pipeline: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(RUN) python -m orchestration.demo --no-simulate
 
-test: install dbt_project/target/manifest.json postgresql
+# The review-queue page of a scored day, from the existing warehouse (read-only), under
+# $(VIGIL_DATA_DIR)/reports/.
+report: install
+	@test -n "$(DAY)" || { echo "usage: make report DAY=YYYY-MM-DD"; exit 2; }
+	$(RUN) python -m ml.monitor.report --day $(DAY)
+
+test: install dbt_project/target/manifest.json postgresql chromium
 	$(RUN) pytest -q
 
 # The reverse-ETL tests start a throwaway PostgreSQL server (Debian's package): install it when
@@ -55,6 +62,14 @@ postgresql:
 		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 			&& apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; } \
 		|| echo "PostgreSQL is not installed and cannot be installed here: the reverse-ETL tests will skip"
+
+# The browser tests drive a headless Chromium (Debian's package), installed the same way;
+# without it they skip. Their screenshots go to test-artifacts/ (kept by CI, never committed).
+chromium:
+	@command -v chromium >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+			&& apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
+		|| echo "Chromium is not installed and cannot be installed here: the browser tests will skip"
 
 dev: install dbt_project/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(RUN) dagster dev -w workspace.yaml

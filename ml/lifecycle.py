@@ -27,6 +27,8 @@ from ml.gate import (
     decide_promotion,
     loosened,
 )
+from ml.monitor.reference import TrainingReference, build_reference
+from ml.monitor.thresholds import MonitorThresholds
 from ml.policy import DecisionPolicy, PolicyCosts, choose_policy
 from ml.registry import CHALLENGER, CHAMPION, ModelRegistry, RegisteredModel
 from ml.train.model import RiskModel, TrainConfig, train_risk_model
@@ -52,11 +54,13 @@ def train_challenger(
     tags: dict[str, str],
 ) -> TrainedChallenger:
     """Fit on train (early stopping and calibration on validation), choose the decision policy
-    on validation, and log everything with the model as the new `challenger` version."""
+    on validation, and log everything with the model as the new `challenger` version, with the
+    training reference its drift checks will compare with."""
     train, valid = training_set.block("train"), training_set.block("validation")
     model = train_risk_model(train, valid, training_set.features, config)
     scored = valid.assign(probability=model.predict_proba(valid))
     policy = choose_policy(scored, "probability", costs)
+    reference = training_reference(training_set, scored["probability"].to_numpy(), policy)
     lineage = training_set.lineage()
     with registry.run(run_name=f"train {lineage['as_of_first']}..{lineage['as_of_last']}", tags=tags) as run_id:
         mlflow.log_params({f"train_{k}": v for k, v in asdict(config).items()})
@@ -74,8 +78,30 @@ def train_challenger(
         )
         mlflow.log_metrics({f"validation.policy.{k}": v for k, v in policy.expected.items()})
         mlflow.log_dict({"features": training_set.features}, "features.json")
-        version = registry.log_model(model, policy, train.head(5))
+        mlflow.set_tag("monitoring.reference", reference.source)
+        version = registry.log_model(model, policy, train.head(5), reference)
     return TrainedChallenger(version=version, run_id=run_id, model=model, policy=policy)
+
+
+def training_reference(
+    training_set: TrainingSet, validation_probability: np.ndarray, policy: DecisionPolicy
+) -> TrainingReference:
+    """What drift is measured against: the features of the training block and the calibrated
+    scores (with the policy's band rates) of the validation block (`ml.monitor.reference`)."""
+    train = training_set.block("train")
+    days = pd.to_datetime(train["as_of_date"])
+    source = (
+        f"features: train block {days.min().date()}..{days.max().date()} ({len(train):,} rows);"
+        f" score: validation block ({len(validation_probability):,} rows)"
+    )
+    return build_reference(
+        train,
+        training_set.features,
+        MonitorThresholds().bins,
+        source,
+        scores=validation_probability,
+        thresholds=(policy.review_threshold, policy.block_threshold),
+    )
 
 
 @dataclass(frozen=True)

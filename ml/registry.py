@@ -26,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from ml.gate import promotion_record_problems
+from ml.monitor.reference import TrainingReference
 from ml.policy import DecisionPolicy
 from ml.redact import redact_uri
 from ml.train.model import RiskModel
@@ -33,6 +34,7 @@ from ml.train.model import RiskModel
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 MODEL_ARTIFACT = "model"
+REFERENCE_ARTIFACT = "training_reference"
 DEFAULT_EXPERIMENT = "vigil-account-risk"
 DEFAULT_MODEL_NAME = "vigil_account_risk"
 # Artifact copies are local and small; the per-file progress bars only clutter run logs.
@@ -42,14 +44,18 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     """The risk model as an MLflow pyfunc: calibrated probability and policy band per row.
 
-    Its artifacts are the booster (XGBoost JSON), the calibration and the decision policy as
-    plain JSON; loading needs this package (`ml`) importable, as in every Vigil process. Its
-    signature takes every feature as a double: cast count columns (int64) before `predict`.
+    Its artifacts are the booster (XGBoost JSON), the calibration, the decision policy and the
+    training reference the drift checks compare with (`ml.monitor.reference`; versions logged
+    before it existed have none), all plain JSON; loading needs this package (`ml`) importable,
+    as in every Vigil process. Its signature takes every feature as a double: cast count columns
+    (int64) before `predict`.
     """
 
     def load_context(self, context) -> None:
         self.model = RiskModel.load(Path(context.artifacts["risk_model"]))
         self.policy = DecisionPolicy.from_dict(json.loads(Path(context.artifacts["policy"]).read_text()))
+        reference = context.artifacts.get(REFERENCE_ARTIFACT)
+        self.reference = TrainingReference.load(Path(reference)) if reference else None
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         probability = self.model.predict_proba(model_input)
@@ -70,6 +76,7 @@ class RegisteredModel:
     version: str
     run_id: str
     tags: dict[str, str]
+    reference: TrainingReference | None = None  # None for versions logged before references existed
 
 
 def local_tracking_uri(data_dir: Path) -> str:
@@ -160,9 +167,16 @@ class ModelRegistry:
         ) as active:
             yield active.info.run_id
 
-    def log_model(self, model: RiskModel, policy: DecisionPolicy, input_example: pd.DataFrame) -> str:
-        """Log the model (with signature and input example) into the active run, register it as
-        a new version of the model name, and point `challenger` at it. Returns the version."""
+    def log_model(
+        self,
+        model: RiskModel,
+        policy: DecisionPolicy,
+        input_example: pd.DataFrame,
+        reference: TrainingReference | None = None,
+    ) -> str:
+        """Log the model (with signature, input example and its training reference) into the
+        active run, register it as a new version of the model name, and point `challenger` at
+        it. Returns the version."""
         import sklearn
         import xgboost
 
@@ -171,12 +185,15 @@ class ModelRegistry:
             model_dir, policy_file = Path(folder) / "risk_model", Path(folder) / "policy.json"
             model.save(model_dir)
             policy_file.write_text(json.dumps(policy.to_dict(), indent=2))
+            artifacts = {"risk_model": str(model_dir), "policy": str(policy_file)}
+            if reference is not None:
+                artifacts[REFERENCE_ARTIFACT] = str(reference.save(Path(folder) / "training_reference.json"))
             probability = model.predict_proba(example)
             output = pd.DataFrame({"probability": probability, "band": policy.band(probability)})
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
                 python_model=RiskModelPyfunc(),
-                artifacts={"risk_model": str(model_dir), "policy": str(policy_file)},
+                artifacts=artifacts,
                 signature=infer_signature(example, output),
                 input_example=example,
                 registered_model_name=self.model_name,
@@ -249,6 +266,7 @@ class ModelRegistry:
             version=str(version.version),
             run_id=version.run_id,
             tags=dict(version.tags),
+            reference=getattr(pyfunc, "reference", None),
         )
 
     def promote(self, version: str, tags: dict[str, str]) -> None:

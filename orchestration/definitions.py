@@ -21,11 +21,14 @@ from orchestration.defs.jobs import (
     features_job,
     ingest_job,
     labels_job,
+    restate_job,
     retrain_job,
     score_job,
     weekly_retrain,
 )
 from orchestration.defs.ml.assets import champion_model, model_evaluation, risk_model, training_set
+from orchestration.defs.monitoring.assets import restated_performance
+from orchestration.defs.monitoring.sensors import matured_days_sensor
 from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 from orchestration.lib.resources import MlflowResource, WarehouseResource
 
@@ -48,10 +51,12 @@ defs = dg.Definitions(
         champion_model,
         account_risk_scores,
         enforcement_sync,
+        restated_performance,
     ],
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
-    jobs=[ingest_job, features_job, labels_job, retrain_job, score_job, daily_job],
+    jobs=[ingest_job, features_job, labels_job, retrain_job, score_job, daily_job, restate_job],
     schedules=[daily_schedule, weekly_retrain],
+    sensors=[matured_days_sensor],
     resources={
         "mlflow": MlflowResource(),
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),

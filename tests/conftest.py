@@ -37,6 +37,7 @@ def vigil_env(tmp_path, monkeypatch) -> Path:
     return data
 
 
-# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`, and a throwaway
-# PostgreSQL server (the product database of the reverse-ETL tests).
-pytest_plugins = ["tests.snowflake_emulator", "tests.postgres_server"]
+# The fakesnow (Snowflake emulator) fixtures, for tests marked `snowflake`, a throwaway
+# PostgreSQL server (the product database of the reverse-ETL tests), and the whole-pipeline run
+# shared by tests/orchestration and tests/browser.
+pytest_plugins = ["tests.snowflake_emulator", "tests.postgres_server", "tests.pipeline"]

@@ -58,15 +58,15 @@ class BlockReport:
         for name, metrics in self.metrics.items():
             flat.update({f"test.{name}.{k}": v for k, v in metrics.items()})
         for name, rates in self.segment_fpr.items():
-            flat.update({f"test.{name}.fpr.{_metric_key(k)}": v for k, v in rates.items()})
+            flat.update({f"test.{name}.fpr.{metric_key(k)}": v for k, v in rates.items()})
         for name, recalls in self.recall_by_abuse_type.items():
-            flat.update({f"test.{name}.recall.{_metric_key(k)}": v for k, v in recalls.items()})
+            flat.update({f"test.{name}.recall.{metric_key(k)}": v for k, v in recalls.items()})
         for name, outcome in self.outcome_per_day.items():
             flat.update({f"test.{name}.per_day.{k}": v for k, v in outcome.items()})
         return {k: float(v) for k, v in flat.items() if v is not None and np.isfinite(v)}
 
 
-def _metric_key(name: str) -> str:
+def metric_key(name: str) -> str:
     """MLflow metric names allow only alphanumerics and `_-. :/`."""
     return re.sub(r"[^\w\-. :/]", "_", name)
 

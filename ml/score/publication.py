@@ -10,6 +10,7 @@ with a recorded override (`risk.publication_overrides`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -43,7 +44,11 @@ DATA_CHECKS = (
     *(f"{kind}.{table}" for table in TABLES for kind in ("volume", "freshness", "quarantine")),
     "rejected_files",
 )
-REQUIRED_CHECKS = (*DATA_CHECKS, *SCORE_CHECKS)
+# Measured by the scoring run on the feature rows it scored (`ml.monitor.drift`): a model
+# feature that stopped arriving refuses the day. The drift results (`drift.*`) are recorded
+# beside them as warnings and are not required.
+MONITOR_CHECKS = ("features_arriving",)
+REQUIRED_CHECKS = (*DATA_CHECKS, *SCORE_CHECKS, *MONITOR_CHECKS)
 
 
 def scores_of_run(scores: pd.DataFrame, run_id: str) -> CheckResult:
@@ -83,17 +88,30 @@ def score_checks(warehouse: Warehouse, day: date, run_id: str, thresholds: Publi
 
 
 def check_days(
-    warehouse: Warehouse, days: list[date], run_id: str, thresholds: PublicationThresholds
+    warehouse: Warehouse,
+    days: list[date],
+    run_id: str,
+    thresholds: PublicationThresholds,
+    monitored: Mapping[date, Sequence[CheckResult]],
 ) -> dict[date, list[CheckResult]]:
     """Every check the gate requires, for each of `days` (scored by `run_id`): the raw data of
-    the whole range is read once, the scores day by day."""
+    the whole range is read once, the scores day by day; `monitored` holds what the scoring run
+    measured on the feature rows it scored (`ml.monitor.drift.drift_checks`), per day."""
     data = data_checks_for_days(warehouse, min(days), max(days), thresholds)
-    return {day: [*data[day], *score_checks(warehouse, day, run_id, thresholds)] for day in days}
+    return {
+        day: [*data[day], *score_checks(warehouse, day, run_id, thresholds), *monitored.get(day, ())] for day in days
+    }
 
 
-def check_day(warehouse: Warehouse, day: date, run_id: str, thresholds: PublicationThresholds) -> list[CheckResult]:
+def check_day(
+    warehouse: Warehouse,
+    day: date,
+    run_id: str,
+    thresholds: PublicationThresholds,
+    monitored: Sequence[CheckResult],
+) -> list[CheckResult]:
     """Every check the gate requires for D, for the scores `run_id` wrote."""
-    return check_days(warehouse, [day], run_id, thresholds)[day]
+    return check_days(warehouse, [day], run_id, thresholds, {day: monitored})[day]
 
 
 def record_checks(

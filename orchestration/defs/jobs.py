@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
 from orchestration.defs.ingestion.assets import ingest_landing_files
+from orchestration.defs.monitoring.assets import restated_performance
 from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 
 # Runs that score and publish carry this tag; the instance (orchestration/dagster.yaml) runs one
@@ -69,4 +70,11 @@ daily_job = dg.define_asset_job(
 # Each day at 02:00 UTC, for the day that just ended (the newest partition).
 daily_schedule = dg.build_schedule_from_partitioned_job(
     daily_job, hour_of_day=2, default_status=dg.DefaultScheduleStatus.RUNNING
+)
+
+# Grade published days whose labels are final (one partition per run; matured_days_sensor asks).
+restate_job = dg.define_asset_job(
+    name="restate_performance",
+    selection=dg.AssetSelection.assets(restated_performance),
+    description="Grade the published scores of days whose labels are final and log the series to MLflow.",
 )

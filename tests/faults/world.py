@@ -16,6 +16,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ml.monitor.drift import drift_checks, measure_day
+from ml.monitor.fallback import trailing_reference
+from ml.monitor.reference import TrainingReference
+from ml.monitor.thresholds import MonitorThresholds
 from ml.score import leases, publication, store
 from ml.score.publish import DayOutcome, Override, publish_days
 from ml.score.schema import SCORES_COLUMNS
@@ -24,6 +28,7 @@ from ml.warehouse.duckdb_engine import DuckDBWarehouse
 
 DAY = date(2026, 3, 20)  # well inside the small simulation (2026-01-01 .. 2026-03-31)
 ACCOUNTS = 1000
+FEATURES = ["signal", "noise"]  # the world's feature columns (what its tiny champion reads)
 BLOCK_SHARE, REVIEW_SHARE = 0.02, 0.05
 
 
@@ -111,10 +116,25 @@ def score_days(
     for day in days:
         bands = bands_for(day) if bands_for else normal_bands(accounts(warehouse, day))
         store.replace_scores(warehouse, day, scores_frame(day, bands, run_id), guards=[leases.held_by(day, run_id)])
-    results = publication.check_days(warehouse, days, run_id, PublicationThresholds())
+    results = publication.check_days(warehouse, days, run_id, PublicationThresholds(), monitored(warehouse, days))
     for day, checked in results.items():
         publication.record_checks(warehouse, day, run_id, checked, now())
     return results
+
+
+def monitored(
+    warehouse: DuckDBWarehouse, days: list[date], reference: TrainingReference | None = None
+) -> dict[date, list]:
+    """What the scoring asset measures on the feature rows it scored (`ml.monitor.drift`):
+    against `reference`, or like a champion without one, the mart's previous days."""
+    thresholds = MonitorThresholds()
+    fallback = None if reference else trailing_reference(warehouse, days[0], FEATURES, thresholds)
+    checks = {}
+    for day in days:
+        features, scores = store.read_features(warehouse, day), store.read_scores(warehouse, day)
+        drift = measure_day(day, features, scores, FEATURES, "1", reference, thresholds, fallback)
+        checks[day] = drift_checks(drift, thresholds)
+    return checks
 
 
 def publish(
@@ -145,12 +165,15 @@ def published_state(warehouse: DuckDBWarehouse) -> dict[str, list[tuple]]:
     }
 
 
-def gated_registry(folder: Path):
+def gated_registry(folder: Path, with_reference: bool = False):
     """A local MLflow registry whose `@champion` is a tiny model over the world's features
-    (`signal`, `noise`), promoted through the gate's path: evaluation's tags, then promotion."""
+    (`signal`, `noise`), promoted through the gate's path: evaluation's tags, then promotion.
+    `with_reference`: saved with its training reference, as `train_challenger` saves it (the
+    world's features are uniform on [0, 1), like the reference's)."""
     import numpy as np
 
     from ml.lifecycle import promote_challenger
+    from ml.monitor.reference import build_reference
     from ml.policy import DecisionPolicy, PolicyCosts
     from ml.registry import ModelRegistry
     from ml.train.model import TrainConfig, train_risk_model
@@ -160,11 +183,17 @@ def gated_registry(folder: Path):
         bad = rng.random(n) < 0.05
         return pd.DataFrame({"signal": rng.random(n) * 0.6 + 0.4 * bad, "noise": rng.random(n), "is_bad": bad})
 
-    model = train_risk_model(frame(3000, 1), frame(1500, 2), ["signal", "noise"], TrainConfig(max_rounds=30, nthread=1))
+    model = train_risk_model(frame(3000, 1), frame(1500, 2), FEATURES, TrainConfig(max_rounds=30, nthread=1))
     policy = DecisionPolicy(0.1, 0.5, PolicyCosts(), {"reviewed_per_day": 3.0})
+    reference = None
+    if with_reference:
+        rng = np.random.default_rng(4)
+        uniform = pd.DataFrame({"signal": rng.random(3000), "noise": rng.random(3000)})
+        scores = model.predict_proba(frame(1500, 2))
+        reference = build_reference(uniform, FEATURES, MonitorThresholds().bins, "test reference", scores, (0.1, 0.5))
     registry = ModelRegistry.from_env(folder)
     with registry.run(run_name="gated") as run_id:
-        registry.log_model(model, policy, frame(5, 3))
+        registry.log_model(model, policy, frame(5, 3), reference)
     registry.client.set_tag(run_id, "gate.decision", "promote")  # what evaluation writes on a pass
     registry.client.set_tag(run_id, "gate.champion_version", "none")
     promote_challenger(registry)

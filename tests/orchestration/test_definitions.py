@@ -144,12 +144,28 @@ def test_one_publishing_run_at_a_time_the_instance_queues_the_others(tmp_path):
     assert {"key": key, "limit": 1} in limits
 
 
-def test_scoring_shows_the_publication_gates_checks_all_blocking():
+def test_scoring_shows_the_publication_gates_checks_all_blocking_and_drift_apart():
     graph = _graph()
     scores = dg.AssetKey(["risk", "account_risk_scores"])
     checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key == scores}
-    assert {"raw_data_complete", "band_rates_stable", "scores_of_run", "population_matches_features"} <= set(checks)
-    assert all(spec.blocking for spec in checks.values())
+    gate = {"raw_data_complete", "band_rates_stable", "scores_of_run", "population_matches_features"}
+    assert gate | {"features_arriving"} <= set(checks)
+    # Drift is a signal to look at, not a data fault: only those two checks never block.
+    assert {name for name, spec in checks.items() if not spec.blocking} == {"feature_drift", "score_drift"}
+
+
+def test_restated_performance_grades_days_the_sensor_finds_and_warns_without_blocking():
+    from orchestration.definitions import defs
+
+    graph = _graph()
+    restated = dg.AssetKey(["ml", "restated_performance"])
+    assert graph.get(restated).partitions_def == graph.get(dg.AssetKey(["risk", "account_risk_scores"])).partitions_def
+    assert dg.AssetKey(["risk", "enforcement_sync"]) in graph.get(restated).parent_keys
+    (check,) = [k for k in graph.asset_check_keys if k.asset_key == restated]
+    assert check.name == "restated_performance_holds" and not graph.get_check_spec(check).blocking
+    sensor = defs.resolve_sensor_def("matured_days_sensor")
+    assert sensor.job_name == "restate_performance"
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_the_labels_coverage_test_is_a_check_of_the_labels_run_with_them_not_with_a_feature_day():

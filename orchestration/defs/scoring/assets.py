@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from ml.monitor.drift import drift_checks
+from ml.monitor.thresholds import MonitorThresholds
 from ml.registry import UngatedChampionError
 from ml.score import leases, publication, store
 from ml.score.checks import BANDS, CheckResult
@@ -26,6 +28,8 @@ from orchestration.defs.dbt.assets import FEATURES_MODEL, vigil_dbt_features_dai
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ml.assets import champion_model
+from orchestration.defs.monitoring.drift import DRIFT_CHECKS, DriftMonitor, drift_check_results
+from orchestration.defs.monitoring.report import write_reports
 from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 
 GROUP = "scoring"
@@ -43,11 +47,16 @@ UI_CHECKS = {
     "population_matches_features": "One score per account with a feature row that day, nothing else.",
     BAND_CHECK: "Review/block rates vs the previous scored days: fails on a collapse or an implausible spike,"
     " warns on a smaller jump.",
+    "features_arriving": "Every model feature still arrives: fails when a feature's values on the day are all null,"
+    " zero or one value where the champion's training reference varied (ml/monitor/drift.py).",
 }
 
 
-def _ui_check(name: str) -> str:
+def _ui_check(name: str) -> str | None:
+    """The asset check that shows a recorded result (None: a drift result, shown with its plots)."""
     kind = name.split(".")[0]
+    if kind == "drift":
+        return None
     if kind in ("volume", "freshness", "quarantine", "rejected_files"):
         return DATA_CHECK
     return BAND_CHECK if kind == "band_rate" else name
@@ -118,7 +127,14 @@ def _check_results(results: dict[str, list[tuple[date, CheckResult]]]):
     # Blocking: scores that fail a check never reach the enforcement sync in this run. (The
     # sync path refuses them anyway, in whatever run: the results are recorded in the warehouse.)
     check_specs=[
-        dg.AssetCheckSpec(name, asset=SCORES_KEY, blocking=True, description=text) for name, text in UI_CHECKS.items()
+        *(
+            dg.AssetCheckSpec(name, asset=SCORES_KEY, blocking=True, description=text)
+            for name, text in UI_CHECKS.items()
+        ),
+        *(
+            dg.AssetCheckSpec(name, asset=SCORES_KEY, blocking=False, description=text)
+            for name, text in DRIFT_CHECKS.items()
+        ),
     ],
 )
 def account_risk_scores(
@@ -143,9 +159,15 @@ def account_risk_scores(
         raise dg.Failure(str(error)) from error
     for lease in taken:
         context.log.warning(f"took over the lease of {lease.as_of_date} from finished run {lease.run_id}")
-    thresholds = PublicationThresholds()
+    thresholds, monitor_thresholds = PublicationThresholds(), MonitorThresholds()
+    monitor = DriftMonitor(
+        wh, days[0], champion.model.features, champion.version, champion.reference, monitor_thresholds
+    )
+    if champion.reference is None:
+        context.log.warning(f"v{champion.version} carries no training reference: drift is not measured")
     version = feature_version()
     results: dict[str, list[tuple[date, CheckResult]]] = defaultdict(list)
+    monitored: dict[date, list[CheckResult]] = {}
     rows, seconds, band_counts = 0, 0.0, {band: 0 for band in BANDS}
     for day in days:
         features = store.read_features(wh, day)
@@ -165,15 +187,22 @@ def account_risk_scores(
             with_reasons=config.with_reasons,
         )
         seconds += time.perf_counter() - started
+        monitored[day] = drift_checks(monitor.measure(day, features, scores), monitor_thresholds)
         store.replace_scores(wh, day, scores, guards=[leases.held_by(day, run_id)])
         rows += len(scores)
         for band, count in scores["band"].value_counts().items():
             band_counts[band] += int(count)
     # The gate's checks of every day written, recorded under this run's id for the sync path.
-    for day, checked in publication.check_days(wh, days, run_id, thresholds).items():
+    drift_warnings: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for day, checked in publication.check_days(wh, days, run_id, thresholds, monitored).items():
         publication.record_checks(wh, day, run_id, checked, _now())
         for result in checked:
-            results[_ui_check(result.check)].append((day, result))
+            shown_as = _ui_check(result.check)
+            if shown_as is not None:
+                results[shown_as].append((day, result))
+            elif not result.passed:
+                drift_warnings[result.check].append((day, result.detail))
+    reports = write_reports(context, warehouse, days)  # before the sync: publication still pending
     yield dg.MaterializeResult(
         asset_key=SCORES_KEY,
         metadata={
@@ -183,10 +212,13 @@ def account_risk_scores(
             "with_reasons": config.with_reasons,
             "accounts_per_second": round(rows / seconds, 1) if seconds else 0.0,
             "publication_thresholds": dg.MetadataValue.json(thresholds.as_dict()),
+            "training_reference": champion.reference.source if champion.reference else "none (drift not measured)",
             **{f"{band}_rows": count for band, count in band_counts.items()},
+            **reports,
         },
     )
     yield from _check_results(results)
+    yield from drift_check_results(SCORES_KEY, monitor, drift_warnings)
 
 
 class SyncConfig(dg.Config):
@@ -218,10 +250,11 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
         except ValueError as error:
             raise dg.Failure(f"{error}: set both override_reason and override_by") from error
     wh = warehouse.get(role=Role.SCORER)
+    days = _days(context)
     try:
         outcomes = publish_days(
             wh,
-            _days(context),
+            days,
             context.run.run_id,
             _now,
             own_runs=_own_runs(context),
@@ -230,12 +263,15 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
         )
     except PublicationRefusedError as refused:
         applied = [str(o.day) for o in refused.applied_before if o.status == "applied"]
+        # The pages say the day was refused and why: reviewers see the queue that did not go out.
+        reports = write_reports(context, warehouse, days)
         raise dg.Failure(
             description=str(refused),
             metadata={
                 "refused_day": str(refused.day),
                 "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in refused.problems[:50])),
                 "days_applied_before": ", ".join(applied) or "none",
+                **reports,
             },
         ) from refused
     except leases.DayLeasedError as error:
@@ -247,6 +283,7 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
         context.log.info(f"skipped {len(skipped)} days before the sync watermark: {skipped[0]} .. {skipped[-1]}")
     if overridden:
         context.log.warning(f"published under an override by {config.override_by}: {', '.join(overridden)}")
+    reports = write_reports(context, warehouse, [o.day for o in applied])
     return dg.MaterializeResult(
         metadata={
             "days_applied": len(applied),
@@ -254,5 +291,6 @@ def enforcement_sync(context: dg.AssetExecutionContext, config: SyncConfig, ware
             "days_published_under_override": ", ".join(overridden) or "none",
             "rows_changed": sum(o.changed for o in applied),
             "tombstones": sum(o.tombstoned for o in applied),
+            **reports,
         }
     )

@@ -1,6 +1,6 @@
 -- fct_account_labels_daily labels exactly the snapshots of fct_account_features_daily: a
 -- snapshot without a label (or a label without a snapshot) is returned. A check of the labels:
--- it runs when they are built, not with a feature day (whose build selects tests `buildable`).
+-- it runs when they are built, not with a feature day (that asset excludes it).
 {{ config(meta={'dagster': {'ref': {'name': 'fct_account_labels_daily'}}}) }}
 with
 

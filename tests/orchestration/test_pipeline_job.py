@@ -32,6 +32,14 @@ def test_the_jobs_materialize_ingestion_dbt_features_and_labels_in_process(small
         if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
     ]
     assert failed == []
+    # Every dbt test of the features and the labels ran, each with its own model's build.
+    graph = defs.resolve_asset_graph()
+    for run, model in ((features, "fct_account_features_daily"), (labels, "fct_account_labels_daily")):
+        [key] = [k for k in graph.get_all_asset_keys() if k.path[-1] == model]
+        expected = {k.name for k in graph.asset_check_keys if k.asset_key == key}
+        evaluated = {c.check_name for c in run.get_asset_check_evaluations() if c.asset_key == key}
+        assert expected and evaluated == expected
+    assert "assert_labels_cover_every_feature_snapshot" in {c.check_name for c in labels.get_asset_check_evaluations()}
     with duckdb.connect(str(vigil_env / "warehouse.duckdb"), read_only=True) as con:
         loaded, quarantined, in_files = con.execute(
             "select sum(rows_loaded), sum(rows_quarantined), sum(rows_in_file) from ingest.file_ledger"

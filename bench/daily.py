@@ -231,8 +231,9 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
     _timed([*simulate, "--end", str(end)], env)
     ingest = (
         "from datetime import datetime; from ml import settings; from ml.ingest.load import ingest_landing;"
-        " from ml.warehouse import warehouse_from_env;"
-        " ingest_landing(warehouse_from_env(), settings.landing_dir(), run_id='bench', now=datetime(2030, 1, 1))"
+        " from ml.warehouse import Role, warehouse_from_env;"
+        " ingest_landing(warehouse_from_env(role=Role.LOADER), settings.landing_dir(), run_id='bench',"
+        " now=datetime(2030, 1, 1))"
     )
     _timed([sys.executable, "-c", ingest], env)
     with duckdb.connect(str(path), read_only=True) as con:

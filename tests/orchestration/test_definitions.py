@@ -43,6 +43,8 @@ def test_dbt_models_are_grouped_by_folder():
     graph = _graph()
     assert graph.get(_model_key("stg_marketplace__orders")).group_name == "staging"
     assert graph.get(dg.AssetKey(["marketplace", "orders"])).group_name == "ingestion"
+    assert graph.get(dg.AssetKey(["reference", "disposable_email_domains"])).group_name == "reference"
+    assert "default" not in {graph.get(k).group_name for k in graph.get_all_asset_keys()}
 
 
 def test_warehouse_writers_share_one_pool():

@@ -1,4 +1,4 @@
-"""How dbt nodes become Dagster assets: grouped by their top-level folder."""
+"""How dbt nodes become Dagster assets: models grouped by their top-level folder, seeds as `reference`."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +14,9 @@ class VigilDbtTranslator(DagsterDbtTranslator):
         if node.get("resource_type") == "model":
             # fqn = [project, folder, ...]: models/staging/... -> group "staging".
             spec = spec.replace_attributes(group_name=node["fqn"][1])
+        elif node.get("resource_type") == "seed":
+            # Fixed reference data (seeds/), in the `reference` schema.
+            spec = spec.replace_attributes(group_name="reference")
         return spec
 
 

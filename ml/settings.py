@@ -115,9 +115,14 @@ def duckdb_memory_limit() -> str:
     """DuckDB's memory cap for Vigil's sessions and dbt's local target (`VIGIL_DUCKDB_MEMORY_LIMIT`,
     e.g. `4GB` or `50%`). Above it DuckDB spills to a temporary folder beside the warehouse file
     instead of growing: a big backfill gets slower, not killed. Default `4GB`."""
-    value = os.environ.get("VIGIL_DUCKDB_MEMORY_LIMIT", "4GB").strip()
+    return _memory_limit("VIGIL_DUCKDB_MEMORY_LIMIT", "4GB")
+
+
+def _memory_limit(variable: str, default: str) -> str:
+    """A DuckDB `memory_limit` from the environment: `4GB`, `512MiB` or `50%`."""
+    value = os.environ.get(variable, default).strip()
     if not _MEMORY_LIMIT.fullmatch(value):
-        raise ValueError(f"VIGIL_DUCKDB_MEMORY_LIMIT must look like 4GB, 512MiB or 50%, got {value!r}")
+        raise ValueError(f"{variable} must look like 4GB, 512MiB or 50%, got {value!r}")
     return value
 
 
@@ -133,7 +138,6 @@ def duckdb_threads() -> int:
 DEFAULT_INGEST_SETTLE_SECONDS = 10.0
 DEFAULT_INGEST_MAX_FILE_BYTES = 256 * 1024 * 1024
 DEFAULT_INGEST_MEMORY_LIMIT = "2GB"
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 def _number(variable: str, default: float, kind: type[int] | type[float]) -> float:
@@ -161,7 +165,4 @@ def ingest_max_file_bytes() -> int:
 
 def ingest_memory_limit() -> str:
     """DuckDB memory_limit of the scratch database that validates landing files (e.g. `2GB`)."""
-    limit = os.environ.get("VIGIL_INGEST_MEMORY_LIMIT", DEFAULT_INGEST_MEMORY_LIMIT).strip()
-    if not _MEMORY.fullmatch(limit):
-        raise ValueError(f"VIGIL_INGEST_MEMORY_LIMIT must look like 512MB or 2GB, got {limit!r}")
-    return limit
+    return _memory_limit("VIGIL_INGEST_MEMORY_LIMIT", DEFAULT_INGEST_MEMORY_LIMIT)

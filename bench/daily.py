@@ -61,12 +61,17 @@ class DailyRun:
     reference_query_s: float
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[Timed, str]:
+def _timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[Timed, str]:
     """Wall seconds, CPU seconds (user + sys) and peak RSS of one process (GNU time)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         started = time.perf_counter()
         done = subprocess.run(
-            ["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", *cmd], env=env, cwd=ROOT, capture_output=True, text=True
+            ["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", *cmd],
+            env=env,
+            cwd=ROOT,
+            input=stdin,
+            capture_output=True,
+            text=True,
         )
         wall = time.perf_counter() - started
         if done.returncode != 0:
@@ -193,26 +198,9 @@ print(rows, time.perf_counter() - started)
 def _reference(path: Path, day: date, env: dict[str, str]) -> tuple[Timed, float, int]:
     sql = REFERENCE_SQL.format(aggregates=_reference_aggregates())
     memory, threads = env.get("VIGIL_DUCKDB_MEMORY_LIMIT", "4GB"), env.get("VIGIL_DUCKDB_THREADS", "2")
-    with tempfile.NamedTemporaryFile("w", suffix=".sql") as query:
-        query.write(sql)
-        query.flush()
-        cmd = [sys.executable, "-c", REFERENCE_RUNNER, str(path), str(day), memory, threads]
-        with open(query.name) as stdin:
-            with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
-                started = time.perf_counter()
-                done = subprocess.run(
-                    ["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", *cmd],
-                    stdin=stdin,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
-                wall = time.perf_counter() - started
-                if done.returncode != 0:
-                    raise SystemExit(f"reference query failed:\n{done.stderr[-4000:]}")
-                user, system, peak_kib = out.read().strip().splitlines()[-1].split()
-    rows, query_s = done.stdout.strip().splitlines()[-1].split()
-    timed = Timed(round(wall, 2), round(float(user) + float(system), 2), round(int(peak_kib) / 1024))
+    cmd = [sys.executable, "-c", REFERENCE_RUNNER, str(path), str(day), memory, threads]
+    timed, stdout = _timed(cmd, env, stdin=sql)
+    rows, query_s = stdout.strip().splitlines()[-1].split()
     return timed, round(float(query_s), 2), int(rows)
 
 

@@ -173,3 +173,47 @@ tiles_with_totals as (
 
 )
 {%- endmacro %}
+
+{#-
+    The tail every account-day tile model shares: `per_day` (a CTE name) holds the model's rows,
+    keyed by `account_id` and `activity_date` (all of history on a full build, at least the
+    re-opened days of changed accounts on an incremental one). It re-opens each changed
+    account from its first day that may have changed (every account from its first day on a
+    full build), adds the running totals named in `totals` (see `with_running_totals`) and the
+    high-water mark, and returns the rows under the replace strategy. Emits CTEs from `scope`
+    on and the final select: call it right after `per_day`'s closing "),".
+-#}
+{% macro rebuild_tiles(per_day, totals={}) -%}
+scope as (
+
+    {% if is_incremental() -%}
+    select account_id, changed_from as replace_from from changed_accounts
+    {%- else -%}
+    select account_id, min(activity_date) as replace_from from {{ per_day }} group by account_id
+    {%- endif %}
+
+),
+
+reopened as (
+
+    select {{ per_day }}.*
+    from {{ per_day }}
+    inner join scope
+        on scope.account_id = {{ per_day }}.account_id
+        and {{ per_day }}.activity_date >= scope.replace_from
+
+),
+{%- if totals %}
+
+{{ with_running_totals('reopened', 'scope', totals) }},
+{%- endif %}
+
+final as (
+
+    select *, {{ change_log_ingested_through() }} as _ingested_through
+    from {{ 'tiles_with_totals' if totals else 'reopened' }}
+
+)
+
+{{ replace_rows('final', 'scope', 'account_id', 'activity_date') }}
+{%- endmacro %}

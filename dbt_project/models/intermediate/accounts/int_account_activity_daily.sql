@@ -76,13 +76,12 @@ activity as (
 
 ),
 
-reopened as (
+per_day as (
 
     select
         activity.account_id,
         activity.activity_date,
-        1 as is_active_day,
-        {{ change_log_ingested_through() }} as _ingested_through
+        1 as is_active_day
     from activity
     {%- if is_incremental() %}
     inner join changed_accounts
@@ -92,14 +91,4 @@ reopened as (
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from reopened group by account_id
-    {%- endif %}
-
-)
-
-{{ replace_rows('reopened', 'scope', 'account_id', 'activity_date') }}
+{{ rebuild_tiles('per_day') }}

@@ -39,22 +39,11 @@ per_pair_day as (
         bidder_id as account_id,
         seller_id,
         attributed_date as activity_date,
-        count(*) as bids_placed,
-        {{ change_log_ingested_through() }} as _ingested_through
+        count(*) as bids_placed
     from dated_bids
     where seller_id is not null
     group by bidder_id, seller_id, attributed_date
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from per_pair_day group by account_id
-    {%- endif %}
-
-)
-
-{{ replace_rows('per_pair_day', 'scope', 'account_id', 'activity_date') }}
+{{ rebuild_tiles('per_pair_day') }}

@@ -182,8 +182,7 @@ per_day as (
         coalesce(first_bids.streams_bid, 0) as streams_bid,
         coalesce(as_bidder_on_linked.bids_on_linked_sellers, 0) as bids_on_linked_sellers,
         coalesce(as_seller.bids_received, 0) as bids_received,
-        coalesce(as_seller.bids_received_from_linked, 0) as bids_received_from_linked,
-        {{ change_log_ingested_through() }} as _ingested_through
+        coalesce(as_seller.bids_received_from_linked, 0) as bids_received_from_linked
     from days
     left join as_bidder
         on as_bidder.account_id = days.account_id and as_bidder.activity_date = days.activity_date
@@ -197,24 +196,4 @@ per_day as (
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from per_day group by account_id
-    {%- endif %}
-
-),
-
-reopened as (
-
-    select per_day.*
-    from per_day
-    inner join scope
-        on scope.account_id = per_day.account_id
-        and per_day.activity_date >= scope.replace_from
-
-)
-
-{{ replace_rows('reopened', 'scope', 'account_id', 'activity_date') }}
+{{ rebuild_tiles('per_day') }}

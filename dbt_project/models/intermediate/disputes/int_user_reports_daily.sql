@@ -76,8 +76,7 @@ per_day as (
         coalesce(received.reports_received, 0) as reports_received,
         coalesce(received.scam_reports_received, 0) as scam_reports_received,
         coalesce(received.shill_reports_received, 0) as shill_reports_received,
-        coalesce(made.reports_made, 0) as reports_made,
-        {{ change_log_ingested_through() }} as _ingested_through
+        coalesce(made.reports_made, 0) as reports_made
     from days
     left join received
         on received.account_id = days.account_id and received.activity_date = days.activity_date
@@ -86,24 +85,4 @@ per_day as (
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from per_day group by account_id
-    {%- endif %}
-
-),
-
-reopened as (
-
-    select per_day.*
-    from per_day
-    inner join scope
-        on scope.account_id = per_day.account_id
-        and per_day.activity_date >= scope.replace_from
-
-)
-
-{{ replace_rows('reopened', 'scope', 'account_id', 'activity_date') }}
+{{ rebuild_tiles('per_day') }}

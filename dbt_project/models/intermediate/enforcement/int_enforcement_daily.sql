@@ -42,37 +42,8 @@ per_day as (
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from per_day group by account_id
-    {%- endif %}
-
-),
-
-reopened as (
-
-    select per_day.*
-    from per_day
-    inner join scope
-        on scope.account_id = per_day.account_id
-        and per_day.activity_date >= scope.replace_from
-
-),
-
-{{ with_running_totals('reopened', 'scope', {
+{{ rebuild_tiles('per_day', {
     'warnings_received': 'warnings_received_total',
     'suspensions_received': 'suspensions_received_total',
     'reinstatements_received': 'reinstatements_received_total',
-}) }},
-
-final as (
-
-    select *, {{ change_log_ingested_through() }} as _ingested_through
-    from tiles_with_totals
-
-)
-
-{{ replace_rows('final', 'scope', 'account_id', 'activity_date') }}
+}) }}

@@ -44,21 +44,10 @@ per_day as (
         case when sum(case when not is_successful then 1 else 0 end) >= 5 then 1 else 0 end as failed_login_burst_days,
         count(distinct case when is_new_device then device_id end) as new_devices,
         count(distinct case when is_new_country then ip_country_code end) as new_countries,
-        sum(case when is_new_device and is_new_country then 1 else 0 end) as new_device_and_country_logins,
-        {{ change_log_ingested_through() }} as _ingested_through
+        sum(case when is_new_device and is_new_country then 1 else 0 end) as new_device_and_country_logins
     from flagged_logins
     group by account_id, activity_date
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from per_day group by account_id
-    {%- endif %}
-
-)
-
-{{ replace_rows('per_day', 'scope', 'account_id', 'activity_date') }}
+{{ rebuild_tiles('per_day') }}

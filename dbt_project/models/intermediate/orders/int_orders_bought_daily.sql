@@ -141,23 +141,4 @@ per_day as (
 
 ),
 
-scope as (
-
-    {% if is_incremental() -%}
-    select account_id, changed_from as replace_from from changed_accounts
-    {%- else -%}
-    select account_id, min(activity_date) as replace_from from per_day group by account_id
-    {%- endif %}
-
-),
-
-{{ with_running_totals('per_day', 'scope', {'orders_placed': 'orders_placed_total'}) }},
-
-final as (
-
-    select *, {{ change_log_ingested_through() }} as _ingested_through
-    from tiles_with_totals
-
-)
-
-{{ replace_rows('final', 'scope', 'account_id', 'activity_date') }}
+{{ rebuild_tiles('per_day', {'orders_placed': 'orders_placed_total'}) }}

@@ -340,3 +340,41 @@
     {%- endif -%}
     {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}
+
+{#-
+    The newest raw ingestion that every tile read by `model` (a model name) reflects: the least
+    of their `_ingested_through` high-water marks, so a tile that lags makes the cut-off earlier,
+    never later. The tiles are found through the graph: the incremental models the model reads,
+    directly or through ephemeral models.
+-#}
+{% macro tiles_ingested_through(model) -%}
+    {%- set relations = [] -%}
+    {%- if execute -%}
+        {%- for node in tile_nodes('model.' ~ project_name ~ '.' ~ model, []) -%}
+            {%- do relations.append(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if relations | select('none') | list or not relations -%}
+    cast(null as {{ dbt.type_timestamp() }})
+    {%- else -%}
+    least(
+        {%- for relation in relations %}
+        (select max(_ingested_through) from {{ relation }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro tile_nodes(unique_id, found) -%}
+    {%- for parent_id in graph.nodes[unique_id].depends_on.nodes -%}
+        {%- set parent = graph.nodes.get(parent_id) -%}
+        {%- if parent is not none and parent.resource_type == 'model' and parent not in found -%}
+            {%- if parent.config.materialized == 'ephemeral' -%}
+                {%- do tile_nodes(parent_id, found) -%}
+            {%- elif parent.config.materialized == 'incremental' -%}
+                {%- do found.append(parent) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}

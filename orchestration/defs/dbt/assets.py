@@ -5,6 +5,7 @@ Three selections of the one dbt project:
   what was ingested since the last one (config `full_refresh` rebuilds them from raw);
 - `vigil_dbt_features_daily`: the point-in-time feature mart, partitioned by as-of day;
 - `vigil_dbt_labels`: labels for every feature snapshot (rebuilt whole: labels mature).
+The near-real-time models (tag `near_real_time`) are in none of them.
 """
 
 import json
@@ -21,6 +22,9 @@ from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 FEATURES_MODEL = "fct_account_features_daily"
 LABELS_MODEL = "fct_account_labels_daily"
 LABELS_COVERAGE_TEST = "assert_labels_cover_every_feature_snapshot"
+# Models of the near-real-time path (fct_account_features_intraday): run per batch with its
+# vars, never by the daily jobs.
+NEAR_REAL_TIME = "tag:near_real_time"
 
 
 class DbtModelsConfig(dg.Config):
@@ -52,7 +56,7 @@ def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareho
     manifest=vigil_dbt_project.manifest_path,
     project=vigil_dbt_project,
     dagster_dbt_translator=translator,
-    exclude=f"{FEATURES_MODEL} {LABELS_MODEL}",
+    exclude=f"{FEATURES_MODEL} {LABELS_MODEL} {NEAR_REAL_TIME}",
     pool=WAREHOUSE_POOL,
 )
 def vigil_dbt_models(

@@ -1,0 +1,120 @@
+"""The near-real-time feature rows (fct_account_features_intraday): for a batch of accounts and
+an as-of day, the same vector as the daily mart's row, column for column, with the cut-off the
+tiles reflect; the daily mart is not touched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pytest
+
+from tests.dbt.conftest import run_dbt
+
+DAY = "2026-03-12"
+META = ("batch_id", "features_ingested_through")
+INTRADAY = "marts.fct_account_features_intraday"
+CUT_OFF = f"select distinct features_ingested_through from {INTRADAY}"
+
+
+def _batch_vars(batch_id: str, accounts: str | None = "scratch.some_accounts", first=DAY, last=DAY) -> str:
+    variables = {"intraday_batch_id": batch_id, "feature_accounts": accounts, "min_date": first, "max_date": last}
+    return json.dumps({name: value for name, value in variables.items() if value is not None})
+
+
+@pytest.fixture
+def warehouse(full_build_duckdb, tmp_path):
+    full, built, _ = full_build_duckdb
+    assert built.returncode == 0, built.stdout[-5000:]
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(full, path)
+    with duckdb.connect(str(path)) as con:
+        # Every 7th account active on the day, among them sellers, new and linked accounts.
+        con.execute("create schema scratch")
+        con.execute(
+            "create table scratch.some_accounts as select distinct account_id"
+            " from marts.fct_account_features_daily where as_of_date = ? and hash(account_id) % 7 = 0",
+            [DAY],
+        )
+    return path
+
+
+def _run(tmp_path, path, variables: str):
+    return run_dbt(
+        ["run", "--select", "fct_account_features_intraday", "--vars", variables],
+        tmp_path,
+        {"VIGIL_DUCKDB_PATH": str(path), "VIGIL_DBT_TARGET": "local"},
+    )
+
+
+def test_intraday_rows_equal_the_daily_mart_rows_column_for_column(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (mart_rows_before,) = con.execute("select count(*) from marts.fct_account_features_daily").fetchone()
+        # The full build ran the model without a batch: it added nothing.
+        assert con.execute(f"select count(*) from {INTRADAY}").fetchone() == (0,)
+
+    done = _run(tmp_path, warehouse, _batch_vars("batch-1"))
+
+    assert done.returncode == 0, done.stdout[-5000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        mart_columns = [r[0] for r in con.execute("describe marts.fct_account_features_daily").fetchall()]
+        intraday_columns = [r[0] for r in con.execute("describe marts.fct_account_features_intraday").fetchall()]
+        assert intraday_columns == [*META, *mart_columns]
+        columns = ", ".join(f'"{c}"' for c in mart_columns)
+        accounts = "select account_id from scratch.some_accounts"
+        daily = (
+            f"select {columns} from marts.fct_account_features_daily"
+            f" where as_of_date = '{DAY}' and account_id in ({accounts})"
+        )
+        intraday = f"select {columns} from {INTRADAY} where batch_id = 'batch-1'"
+        (chosen,) = con.execute("select count(*) from scratch.some_accounts").fetchone()
+        assert chosen > 30
+        assert con.execute(f"select count(*) from ({intraday})").fetchone() == (chosen,)
+        assert con.execute(f"select count(*) from ({daily} except all {intraday})").fetchone() == (0,)
+        assert con.execute(f"select count(*) from ({intraday} except all {daily})").fetchone() == (0,)
+        # The cut-off: the newest ingestion the tiles reflect, here every raw row.
+        (cut_off,) = con.execute(CUT_OFF).fetchone()
+        (newest,) = con.execute("select max(_ingested_at) from raw.orders").fetchone()
+        assert cut_off is not None and cut_off >= newest
+        assert con.execute("select count(*) from marts.fct_account_features_daily").fetchone() == (mart_rows_before,)
+
+    # A second batch appends; the first one's rows stay as they were scored.
+    done = _run(tmp_path, warehouse, _batch_vars("batch-2"))
+    assert done.returncode == 0, done.stdout[-5000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = dict(con.execute(f"select batch_id, count(*) from {INTRADAY} group by 1").fetchall())
+        assert counts == {"batch-1": chosen, "batch-2": chosen}
+
+
+def test_a_tile_that_lags_makes_the_cut_off_earlier(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse)) as con:
+        (newest,) = con.execute("select max(_ingested_through) from intermediate.int_logins_daily").fetchone()
+        con.execute(
+            "update intermediate.int_disputes_daily set _ingested_through = _ingested_through - interval 1 hour"
+        )
+        (lagging,) = con.execute("select max(_ingested_through) from intermediate.int_disputes_daily").fetchone()
+
+    done = _run(tmp_path, warehouse, _batch_vars("lagging"))
+
+    assert done.returncode == 0, done.stdout[-5000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (cut_off,) = con.execute(CUT_OFF).fetchone()
+    assert cut_off == lagging < newest
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (_batch_vars("x'; drop table marts.fct_account_features_daily; --"), "var intraday_batch_id"),
+        (_batch_vars("b", accounts=None), "needs vars feature_accounts"),
+        (_batch_vars("b", first="2026-03-11"), "min_date = max_date"),
+    ],
+)
+def test_a_malformed_batch_is_refused_before_anything_runs(warehouse, tmp_path, variables, message):
+    done = _run(tmp_path, warehouse, variables)
+
+    assert done.returncode != 0
+    assert message in done.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(f"select count(*) from {INTRADAY}").fetchone() == (0,)

@@ -20,6 +20,8 @@ from ml.features.catalog import (
 )
 
 MART_SQL = DBT_PROJECT_DIR / "models" / "marts" / f"{FEATURE_MODEL}.sql"
+# Where the mart's columns are named: the mart stores this model's rows as they are.
+FEATURES_SQL = DBT_PROJECT_DIR / "models" / "intermediate" / "features" / "int_features_joined.sql"
 
 # Written out here, not imported, so a family slipped into the module is caught.
 ALLOWED_FAMILIES = {
@@ -120,12 +122,16 @@ def test_select_list_parser_rejects_an_item_without_alias():
 
 
 def test_mart_output_is_the_features_cte():
-    # The parser reads the `features` CTE, which is only right while the model returns it.
-    assert MART_SQL.read_text().rstrip().endswith("select * from features")
+    # The parser reads the `features` CTE of int_features_joined, which is only right while
+    # that model returns it and the mart returns that model as it is.
+    assert FEATURES_SQL.read_text().rstrip().endswith("select * from features")
+    mart = MART_SQL.read_text()
+    assert mart.rstrip().endswith("select * from features")
+    assert "select * from {{ ref('int_features_joined') }}" in mart
 
 
 def test_every_mart_column_is_documented_with_family_window_and_unit():
-    sql_columns = select_list_columns(MART_SQL.read_text())
+    sql_columns = select_list_columns(FEATURES_SQL.read_text())
     documented = [c.name for c in load_feature_columns(DEFAULT_MODELS_YML)]  # validates meta
 
     assert len(sql_columns) == len(set(sql_columns)), "duplicate output column in the SQL"

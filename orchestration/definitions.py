@@ -21,11 +21,14 @@ from orchestration.defs.jobs import (
     features_job,
     ingest_job,
     labels_job,
+    near_real_time_job,
     restate_job,
     retrain_job,
     score_job,
     weekly_retrain,
 )
+from orchestration.defs.live.assets import intraday_scores
+from orchestration.defs.live.sensors import landing_files_sensor
 from orchestration.defs.ml.assets import champion_model, model_evaluation, risk_model, training_set
 from orchestration.defs.monitoring.assets import restated_performance
 from orchestration.defs.monitoring.sensors import matured_days_sensor
@@ -52,11 +55,12 @@ defs = dg.Definitions(
         account_risk_scores,
         enforcement_sync,
         restated_performance,
+        intraday_scores,
     ],
     asset_checks=[no_rejected_landing_files, quarantine_share_is_low],
-    jobs=[ingest_job, features_job, labels_job, retrain_job, score_job, daily_job, restate_job],
+    jobs=[ingest_job, features_job, labels_job, retrain_job, score_job, daily_job, restate_job, near_real_time_job],
     schedules=[daily_schedule, weekly_retrain],
-    sensors=[matured_days_sensor],
+    sensors=[matured_days_sensor, landing_files_sensor],
     resources={
         "mlflow": MlflowResource(),
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),

@@ -16,6 +16,8 @@ OVERRIDES_TABLE = "publication_overrides"
 LEASES_TABLE = "day_leases"
 LEASE_LOCK_TABLE = "day_lease_lock"
 BLOCK_LIFTS_TABLE = "block_lifts"
+INTRADAY_SCORES_TABLE = "intraday_scores"
+INTRADAY_ACCOUNTS_TABLE = "intraday_batch_accounts"
 REASON_SLOTS = 3
 
 REASON_COLUMNS = tuple(
@@ -130,6 +132,20 @@ BLOCK_LIFTS_COLUMNS = (
     ("reason", "string"),
 )
 
+# Near-real-time scores (ml/live): one row per batch and account, appended, never replaced. The
+# score columns of SCORES_COLUMNS, plus the batch, the cut-off its features reflect (the newest
+# ingestion every tile they read reflects) and the landing files that triggered it.
+INTRADAY_SCORES_COLUMNS = (
+    ("batch_id", "string"),
+    *SCORES_COLUMNS,
+    ("features_ingested_through", "timestamp"),
+    ("trigger_files", "string"),
+)
+
+# The accounts of the batch being computed (var `feature_accounts` of
+# fct_account_features_intraday): replaced by each batch; one batch runs at a time.
+INTRADAY_ACCOUNTS_COLUMNS = (("batch_id", "string"), ("account_id", "string"))
+
 TABLE_COLUMNS = {
     SCORES_TABLE: SCORES_COLUMNS,
     SYNC_TABLE: (*SYNC_COLUMNS, SYNC_SEQ_COLUMN),
@@ -140,6 +156,8 @@ TABLE_COLUMNS = {
     LEASES_TABLE: LEASES_COLUMNS,
     LEASE_LOCK_TABLE: LEASE_LOCK_COLUMNS,
     BLOCK_LIFTS_TABLE: BLOCK_LIFTS_COLUMNS,
+    INTRADAY_SCORES_TABLE: INTRADAY_SCORES_COLUMNS,
+    INTRADAY_ACCOUNTS_TABLE: INTRADAY_ACCOUNTS_COLUMNS,
 }
 
 

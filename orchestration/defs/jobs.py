@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
 from orchestration.defs.ingestion.assets import ingest_landing_files
+from orchestration.defs.live.assets import intraday_scores
 from orchestration.defs.monitoring.assets import restated_performance
 from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 
@@ -77,4 +78,14 @@ restate_job = dg.define_asset_job(
     name="restate_performance",
     selection=dg.AssetSelection.assets(restated_performance),
     description="Grade the published scores of days whose labels are final and log the series to MLflow.",
+)
+
+# A near-real-time batch (landing_files_sensor launches it): new files -> staging/intermediate ->
+# the touched accounts' intraday vectors and scores. Publishes nothing; the warehouse pool
+# queues it behind (or ahead of) the daily run's warehouse steps.
+near_real_time_job = dg.define_asset_job(
+    name="near_real_time",
+    selection=dg.AssetSelection.assets(ingest_landing_files, vigil_dbt_models, intraday_scores),
+    description="Ingest new landing files, update staging and intermediate, and re-score the accounts they touched"
+    " (risk.intraday_scores).",
 )

@@ -170,6 +170,20 @@ def test_restated_performance_grades_days_the_sensor_finds_and_warns_without_blo
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+def test_the_near_real_time_sensor_is_off_by_default_and_its_job_publishes_nothing():
+    from orchestration.definitions import defs
+    from orchestration.defs.jobs import PUBLISHES_TAG
+
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    assert sensor.job_name == "near_real_time"
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    job = defs.resolve_job_def("near_real_time")
+    assert not set(PUBLISHES_TAG.items()) & set(job.tags.items())
+    keys = set(job.asset_layer.asset_graph.get_all_asset_keys())
+    assert dg.AssetKey(["risk", "intraday_scores"]) in keys
+    assert not {dg.AssetKey(["risk", "enforcement_sync"]), dg.AssetKey(["risk", "account_risk_scores"])} & keys
+
+
 def test_the_labels_coverage_test_is_a_check_of_the_labels_run_with_them_not_with_a_feature_day():
     graph = _graph()
     [check] = [k for k in graph.asset_check_keys if k.name == "assert_labels_cover_every_feature_snapshot"]

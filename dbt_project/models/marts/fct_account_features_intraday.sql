@@ -10,8 +10,10 @@
     Features of the accounts a near-real-time batch touched, as of the batch's day, with the
     daily mart's definitions (int_features_joined): the row an account would get in
     fct_account_features_daily if the day ended at the cut-off. The cut-off is
-    `features_ingested_through`, the newest raw ingestion every tile read reflects; an event
-    counts once it was ingested by then, on the day it became knowable, as in the daily mart.
+    `features_ingested_through`, the newest raw ingestion the engine's change log has processed:
+    run after the incremental models of the same build (the `near_real_time` job does), every
+    tile reflects it. An event counts once it was ingested by then, on the day it became
+    knowable, as in the daily mart.
 
     One run computes one batch: vars `intraday_batch_id`, `feature_accounts` (a relation with
     account_id) and `min_date` = `max_date` (the as-of day). Without `intraday_batch_id` the
@@ -39,7 +41,7 @@ final as (
 
     select
         cast({{ "'" ~ batch_id ~ "'" if batch_id is not none else 'null' }} as {{ dbt.type_string() }}) as batch_id,
-        {{ tiles_ingested_through('int_features_joined') }} as features_ingested_through,
+        {{ change_log_ingested_through() }} as features_ingested_through,
         features.*
     from features
     {%- if batch_id is none %}

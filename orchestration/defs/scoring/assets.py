@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from ml.features.version import feature_version as versioned_features
 from ml.monitor.drift import drift_checks
 from ml.monitor.thresholds import MonitorThresholds
 from ml.registry import UngatedChampionError
@@ -63,10 +64,8 @@ def _ui_check(name: str) -> str | None:
 
 
 def feature_version() -> str:
-    """dbt's checksum of the feature mart's SQL: which feature logic produced the inputs."""
-    manifest = json.loads(vigil_dbt_project.manifest_path.read_text())
-    node = next(n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == FEATURES_MODEL)
-    return f"{FEATURES_MODEL}@{node['checksum']['checksum'][:12]}"
+    """Which feature definitions produced the inputs (`ml.features.version`)."""
+    return versioned_features(json.loads(vigil_dbt_project.manifest_path.read_text()))
 
 
 def _days(context: dg.AssetExecutionContext) -> list[date]:

@@ -1,0 +1,50 @@
+"""Which feature logic produced a feature row: a digest of the SQL that defines the features."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+# The one definition both the daily mart and the intraday rows inline (models/intermediate/features).
+DEFINITION = "int_features_joined"
+
+
+def feature_version(manifest: dict[str, Any], model: str = DEFINITION) -> str:
+    """`features@<digest>`: sha256 over the checksums of `model` and every ephemeral model it
+    reads (the feature families) and the text of the project macros they call, so a change to
+    any feature definition changes the version, and daily and intraday scores computed from the
+    same definitions carry the same version."""
+    nodes = manifest["nodes"]
+    root = next(uid for uid, n in nodes.items() if n["resource_type"] == "model" and n["name"] == model)
+    project = nodes[root]["package_name"]
+    seen, todo, macros = set(), [root], set()
+    while todo:
+        uid = todo.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        node = nodes[uid]
+        macros.update(m for m in node["depends_on"]["macros"] if m.startswith(f"macro.{project}."))
+        todo.extend(p for p in node["depends_on"]["nodes"] if p in nodes and _is_ephemeral(nodes[p]))
+    digest = hashlib.sha256()
+    for uid in sorted(seen):
+        digest.update(f"{uid}:{nodes[uid]['checksum']['checksum']}\n".encode())
+    for uid in sorted(_with_called_macros(manifest, macros)):
+        digest.update(f"{uid}:{manifest['macros'][uid]['macro_sql']}\n".encode())
+    return f"features@{digest.hexdigest()[:12]}"
+
+
+def _is_ephemeral(node: dict[str, Any]) -> bool:
+    return node["resource_type"] == "model" and node["config"]["materialized"] == "ephemeral"
+
+
+def _with_called_macros(manifest: dict[str, Any], macros: set[str]) -> set[str]:
+    found, todo = set(), list(macros)
+    while todo:
+        uid = todo.pop()
+        if uid in found or uid not in manifest["macros"]:
+            continue
+        found.add(uid)
+        called = manifest["macros"][uid]["depends_on"]["macros"]
+        todo.extend(m for m in called if m.startswith(uid.rsplit(".", 1)[0] + "."))
+    return found

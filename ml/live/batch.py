@@ -1,0 +1,202 @@
+"""One near-real-time micro-batch, after its new landing files were ingested and the incremental
+models brought up to date:
+
+1. which accounts to re-score (`touched_accounts`): those the engine's change log
+   (`int_account_changes`) logged since the last batch's cut-off, and the accounts linked to
+   them on the day (their link features read the others' enforcement and chargebacks);
+2. their feature vectors as of the day (`fct_account_features_intraday`, the daily mart's SQL,
+   run by the caller through dbt with `intraday_dbt_vars`);
+3. their scores with the verified champion (`score_batch`), appended to `risk.intraday_scores`
+   with the batch, its cut-off and the files that triggered it.
+
+Nothing here publishes a decision: intraday scores are read by reviewers; the daily run remains
+the system of record. Roles (Snowflake): planning reads intermediate, ingest and risk (the
+transformer's grants); writing the batch's accounts and scores is the scorer's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+
+from ml import settings
+from ml.ingest.schema import LEDGER_TABLE
+from ml.policy import DecisionPolicy
+from ml.score.feature_rows import feature_frame
+from ml.score.schema import INTRADAY_ACCOUNTS_TABLE, INTRADAY_SCORES_TABLE, ensure_risk_tables, risk_schema
+from ml.score.scoring import score_accounts
+from ml.score.store import to_arrow
+from ml.train.model import RiskModel
+from ml.warehouse import Warehouse, WarehouseSession
+
+INTRADAY_MODEL = "fct_account_features_intraday"
+BATCH_COLUMNS = ("batch_id", "features_ingested_through")
+_BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the dbt model accepts
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: str
+    as_of_date: date
+    since: datetime | None  # the change-log mark its changes come after (None: nothing logged yet)
+    accounts: tuple[str, ...]
+
+
+def batch_id_for(run_id: str) -> str:
+    """The batch of a run: its id, checked against what the dbt model accepts."""
+    if not _BATCH_ID.fullmatch(run_id):
+        raise ValueError(f"not a usable batch id: {run_id!r}")
+    return run_id
+
+
+def _scalar(session: WarehouseSession, sql: str, params: Sequence[object] = ()) -> object:
+    rows = session.fetch_arrow(sql, list(params)).to_pylist()
+    return next(iter(rows[0].values())) if rows else None
+
+
+def change_log_mark(session: WarehouseSession) -> datetime | None:
+    """The newest ingestion the change log reflects (None before the first dbt run)."""
+    return _scalar(session, f"select max(_ingested_through) as mark from {_intermediate()}.int_account_changes")
+
+
+def prepare(session: WarehouseSession) -> None:
+    """Create the risk tables a batch writes (the scorer's role; planning only reads)."""
+    ensure_risk_tables(session)
+
+
+def last_cut_off(session: WarehouseSession) -> datetime | None:
+    """The cut-off of the newest batch scored: where the next batch's changes start."""
+    return _scalar(
+        session, f"select max(features_ingested_through) as cut_off from {risk_schema()}.{INTRADAY_SCORES_TABLE}"
+    )
+
+
+def touched_accounts(session: WarehouseSession, since: datetime, day: date) -> list[str]:
+    """Accounts logged in the change log after `since`, and every account linked to one of them
+    on `day` (any identifier type), sorted."""
+    intermediate = _intermediate()
+    rows = session.fetch_arrow(
+        f"""
+        with changed as (
+            select distinct account_id
+            from {intermediate}.int_account_changes
+            where _ingested_through > ?
+        ),
+        linked as (
+            select links.linked_account_id as account_id
+            from {intermediate}.int_account_links as links
+            inner join changed on changed.account_id = links.account_id
+            where links.linked_from <= ? and links.linked_until > ?
+        )
+        select account_id from changed
+        union
+        select account_id from linked
+        order by account_id
+        """,
+        [since, day, day],
+    )
+    return [str(a) for a in rows.column("account_id").to_pylist()]
+
+
+def files_loaded_by(session: WarehouseSession, run_id: str) -> list[str]:
+    """The landing files a run loaded (the ledger): what triggered its batch."""
+    rows = session.fetch_arrow(
+        f"select file_path from {settings.ingest_schema()}.{LEDGER_TABLE}"
+        " where run_id = ? and status = 'loaded' order by file_path",
+        [run_id],
+    )
+    return [str(path) for path in rows.column("file_path").to_pylist()]
+
+
+def plan_batch(session: WarehouseSession, batch_id: str, run_id: str, day: date | None = None) -> Batch:
+    """The batch's accounts: those the change log logged since the last batch's cut-off (for
+    the first batch: since the newest entry older than this run's first load), as of `day`
+    (default: the newest day those changes fall on, the data's own clock)."""
+    since = last_cut_off(session)
+    if since is None:
+        first_load = _scalar(
+            session,
+            f"select min(ingested_at) as first_load from {settings.ingest_schema()}.{LEDGER_TABLE} where run_id = ?",
+            [run_id],
+        )
+        if first_load is None:  # the run loaded nothing: nothing is new
+            return Batch(batch_id_for(batch_id), day or date.min, change_log_mark(session), ())
+        since = _scalar(
+            session,
+            f"select coalesce(max(_ingested_through), cast('1900-01-01' as timestamp)) as since"
+            f" from {_intermediate()}.int_account_changes where _ingested_through < ?",
+            [first_load],
+        )
+    if day is None:
+        day = _scalar(
+            session,
+            f"select max(changed_from) as day from {_intermediate()}.int_account_changes where _ingested_through > ?",
+            [since],
+        )
+        if day is None:
+            return Batch(batch_id_for(batch_id), date.min, since, ())
+    return Batch(batch_id_for(batch_id), day, since, tuple(touched_accounts(session, since, day)))
+
+
+def write_batch_accounts(session: WarehouseSession, batch: Batch) -> None:
+    """Replace `risk.intraday_batch_accounts` with the batch's accounts (dbt reads them)."""
+    frame = pd.DataFrame({"batch_id": [batch.batch_id] * len(batch.accounts), "account_id": list(batch.accounts)})
+    with session.transaction():
+        session.execute(f"delete from {risk_schema()}.{INTRADAY_ACCOUNTS_TABLE}")
+        session.append_arrow(risk_schema(), INTRADAY_ACCOUNTS_TABLE, to_arrow(frame, INTRADAY_ACCOUNTS_TABLE))
+
+
+def intraday_dbt_vars(batch: Batch) -> str:
+    """`--vars` of the dbt run that computes the batch's vectors."""
+    return json.dumps(
+        {
+            "intraday_batch_id": batch.batch_id,
+            "feature_accounts": f"{risk_schema()}.{INTRADAY_ACCOUNTS_TABLE}",
+            "min_date": batch.as_of_date.isoformat(),
+            "max_date": batch.as_of_date.isoformat(),
+        }
+    )
+
+
+def read_batch_features(session: WarehouseSession, batch_id: str) -> pd.DataFrame:
+    marts = settings.schema_name("marts")
+    return feature_frame(session.fetch_arrow(f"select * from {marts}.{INTRADAY_MODEL} where batch_id = ?", [batch_id]))
+
+
+def score_batch(
+    features: pd.DataFrame, model: RiskModel, policy: DecisionPolicy, *, trigger_files: Sequence[str], **scoring
+) -> pd.DataFrame:
+    """The batch's rows of `risk.intraday_scores`: `score_accounts` (with `scoring`: model name
+    and version, feature version, scored_at, run_id) on its vectors, reasons for the accounts it
+    puts in review or block as in the daily run, with the batch's columns."""
+    cut_offs = set(features["features_ingested_through"])
+    if len(cut_offs) > 1 or features["batch_id"].nunique() > 1:
+        raise ValueError("score_batch takes the rows of one batch (one batch_id, one cut-off)")
+    scores = score_accounts(features.drop(columns=list(BATCH_COLUMNS)), model, policy, **scoring)
+    scores.insert(0, "batch_id", features["batch_id"].to_numpy())
+    scores["features_ingested_through"] = features["features_ingested_through"].to_numpy()
+    scores["trigger_files"] = ", ".join(sorted(trigger_files))
+    return scores
+
+
+def append_intraday_scores(warehouse: Warehouse, scores: pd.DataFrame) -> None:
+    """Append a batch's scores in one transaction (a batch id is written once)."""
+    with warehouse.session() as session, session.transaction():
+        ensure_risk_tables(session)
+        batches = sorted(set(scores["batch_id"]))
+        if batches and _scalar(
+            session,
+            f"select count(*) as n from {risk_schema()}.{INTRADAY_SCORES_TABLE} where batch_id = ?",
+            [batches[0]],
+        ):
+            raise ValueError(f"batch {batches[0]} is already scored")
+        session.append_arrow(risk_schema(), INTRADAY_SCORES_TABLE, to_arrow(scores, INTRADAY_SCORES_TABLE))
+
+
+def _intermediate() -> str:
+    return settings.schema_name("intermediate")

@@ -1,0 +1,107 @@
+"""The near-real-time batch's own step: re-score the accounts the run's new data touched
+(ml/live/batch.py). It runs after `ingest_landing_files` and `vigil_dbt_models` in
+`near_real_time_job`, which `landing_files_sensor` launches."""
+
+import os
+import time
+from datetime import UTC, date, datetime
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from ml.live import batch as live
+from ml.registry import UngatedChampionError
+from ml.score.schema import INTRADAY_SCORES_TABLE, RISK_SCHEMA
+from ml.warehouse import Role
+from orchestration.defs.dbt.assets import vigil_dbt_models
+from orchestration.defs.dbt.project import vigil_dbt_project
+from orchestration.defs.ingestion.assets import ingest_landing_files
+from orchestration.defs.scoring.assets import feature_version
+from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
+
+INTRADAY_KEY = dg.AssetKey([RISK_SCHEMA, INTRADAY_SCORES_TABLE])
+
+
+class IntradayConfig(dg.Config):
+    """`as_of_date` (YYYY-MM-DD): the day to compute the vectors for. Default: the newest day
+    the batch's changes fall on (the data's own clock, so a replayed day works as a live one)."""
+
+    as_of_date: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dg.asset(
+    key=INTRADAY_KEY,
+    group_name="near_real_time",
+    kinds={"python", "dbt"},
+    deps=[ingest_landing_files, vigil_dbt_models],
+    pool=WAREHOUSE_POOL,
+    description="Intraday scores of the accounts a near-real-time batch touched (appended per batch).",
+)
+def intraday_scores(
+    context: dg.AssetExecutionContext,
+    config: IntradayConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    dbt: DbtCliResource,
+):
+    try:
+        champion = mlflow.registry().load_champion()  # before anything is written
+    except (LookupError, UngatedChampionError) as error:
+        raise dg.Failure(str(error)) from error
+    run_id = context.run.run_id
+    wh = warehouse.get(role=Role.SCORER)
+    with wh.session() as session:
+        live.prepare(session)
+    day = date.fromisoformat(config.as_of_date) if config.as_of_date else None
+    # Planning reads the change log and links (intermediate), which only dbt's role may read.
+    with warehouse.get(role=Role.TRANSFORMER).session() as session:
+        trigger_files = live.files_loaded_by(session, run_id)
+        batch = live.plan_batch(session, run_id, run_id, day)
+    if not batch.accounts:
+        context.log.info(f"no account touched since {batch.since}: nothing to re-score")
+        return dg.MaterializeResult(metadata={"accounts": 0, "since": str(batch.since)})
+    with wh.session() as session:
+        live.write_batch_accounts(session, batch)
+    started = time.perf_counter()
+    # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
+    os.environ.update(warehouse.dbt_env())
+    dbt.cli(
+        ["run", "--select", live.INTRADAY_MODEL, "--vars", live.intraday_dbt_vars(batch)],
+        manifest=vigil_dbt_project.manifest_path,
+    ).wait()
+    features_seconds = time.perf_counter() - started
+    with wh.session() as session:  # the scorer reads marts
+        features = live.read_batch_features(session, batch.batch_id)
+    started = time.perf_counter()
+    scores = live.score_batch(
+        features,
+        champion.model,
+        champion.policy,
+        model_name=champion.name,
+        model_version=champion.version,
+        feature_version=feature_version(),
+        scored_at=_now(),
+        run_id=run_id,
+        trigger_files=trigger_files,
+    )
+    live.append_intraday_scores(wh, scores)
+    bands = scores["band"].value_counts().to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "batch_id": batch.batch_id,
+            "as_of_date": str(batch.as_of_date),
+            "accounts_touched": len(batch.accounts),
+            "accounts_scored": len(scores),
+            "since": str(batch.since),
+            "cut_off": str(scores["features_ingested_through"].iloc[0]) if len(scores) else "none",
+            "trigger_files": len(trigger_files),
+            "features_seconds": round(features_seconds, 2),
+            "scoring_seconds": round(time.perf_counter() - started, 2),
+            "model": f"{champion.name} v{champion.version}",
+            **{f"{band}_rows": int(n) for band, n in bands.items()},
+        }
+    )

@@ -1,0 +1,66 @@
+"""The near-real-time trigger: a landing file that settled and that the sensor has not seen yet
+launches `near_real_time_job`, at most one run at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import dagster as dg
+
+from ml import settings
+from ml.ingest.load import LandingFile, discover_landing_files
+from orchestration.defs.jobs import near_real_time_job
+
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def new_settled_files(files: list[LandingFile], cursor: dict, now_ns: int, settle_seconds: float) -> list[LandingFile]:
+    """Files newer than the cursor (modification time, then the names seen at that time) that
+    have not changed for `settle_seconds` (ingestion would defer them: the next tick sees them)."""
+    newest, seen = cursor.get("mtime_ns", 0), set(cursor.get("names", []))
+    settled_before = now_ns - int(settle_seconds * 1e9)
+    unseen = [f for f in files if f.mtime_ns > newest or (f.mtime_ns == newest and f.relative_path not in seen)]
+    return [f for f in unseen if f.mtime_ns <= settled_before]
+
+
+def advanced(cursor: dict, new: list[LandingFile]) -> dict:
+    """The cursor after `new`: the newest modification time and the names seen at it."""
+    newest = max([cursor.get("mtime_ns", 0), *(f.mtime_ns for f in new)])
+    names = {f.relative_path for f in new if f.mtime_ns == newest}
+    if newest == cursor.get("mtime_ns", 0):
+        names |= set(cursor.get("names", []))
+    return {"mtime_ns": newest, "names": sorted(names)}
+
+
+@dg.sensor(
+    job=near_real_time_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Launches a near-real-time batch for landing files that settled since the last one;"
+    " at most one batch in flight (files landing meanwhile fold into the next).",
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext):
+    landing = settings.landing_dir()
+    if not landing.is_dir():
+        return dg.SkipReason(f"landing folder {landing} does not exist")
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    new = new_settled_files(discover_landing_files(landing), cursor, time.time_ns(), settings.ingest_settle_seconds())
+    if not new:
+        return dg.SkipReason("no new settled landing file")
+    in_flight = context.instance.get_run_records(
+        dg.RunsFilter(job_name=near_real_time_job.name, statuses=IN_FLIGHT), limit=1
+    )
+    if in_flight:
+        # The cursor stays: these files go to the next batch, with whatever lands meanwhile.
+        return dg.SkipReason(f"{len(new)} new files wait for batch {in_flight[0].dagster_run.run_id} to finish")
+    after = advanced(cursor, new)
+    context.update_cursor(json.dumps(after))
+    key = hashlib.sha256("\n".join(sorted(f.relative_path for f in new)).encode()).hexdigest()[:16]
+    return dg.RunRequest(run_key=f"landing:{after['mtime_ns']}:{key}", tags={"vigil/new_files": str(len(new))})

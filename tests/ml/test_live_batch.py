@@ -1,0 +1,87 @@
+"""Which accounts a near-real-time batch re-scores, and how its scores are written."""
+
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ml.live import batch as live
+from ml.score.schema import INTRADAY_SCORES_COLUMNS
+from ml.warehouse.duckdb_engine import DuckDBWarehouse
+
+DAY = date(2026, 8, 31)
+BEFORE, FIRST_LOAD, LATER = datetime(2026, 8, 31, 1), datetime(2026, 8, 31, 12), datetime(2026, 8, 31, 13)
+
+
+@pytest.fixture
+def warehouse(vigil_env, tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema intermediate; create schema ingest")
+        con.execute(
+            "create table intermediate.int_account_changes as select * from (values"
+            " ('old', date '2026-08-30', timestamp '2026-08-31 01:00:00'),"
+            " ('a', date '2026-08-31', timestamp '2026-08-31 12:00:00'),"
+            " ('b', date '2026-08-29', timestamp '2026-08-31 12:00:00'))"
+            " as t(account_id, changed_from, _ingested_through)"
+        )
+        con.execute(
+            "create table intermediate.int_account_links as select * from (values"
+            # a's links: one holding on the day, one ended before it, one starting after it.
+            " ('a', 'linked', 'device', date '2026-08-01', date '9999-12-31'),"
+            " ('a', 'ended', 'ip', date '2026-08-01', date '2026-08-31'),"
+            " ('a', 'later', 'card', date '2026-09-01', date '9999-12-31'),"
+            " ('old', 'not_touched', 'device', date '2026-08-01', date '9999-12-31'))"
+            " as t(account_id, linked_account_id, link_type, linked_from, linked_until)"
+        )
+        con.execute(
+            "create table ingest.file_ledger as select * from (values"
+            " ('logins/x.csv', 'loaded', timestamp '2026-08-31 12:00:00', 'run-1'),"
+            " ('orders/y.csv', 'rejected', timestamp '2026-08-31 12:00:00', 'run-1'))"
+            " as t(file_path, status, ingested_at, run_id)"
+        )
+    warehouse = DuckDBWarehouse(path)
+    with warehouse.session() as session:
+        live.prepare(session)
+    return warehouse
+
+
+def test_touched_accounts_are_the_changes_since_and_their_links_holding_on_the_day(warehouse):
+    with warehouse.session() as session:
+        assert live.touched_accounts(session, BEFORE, DAY) == ["a", "b", "linked"]
+        assert live.touched_accounts(session, datetime(2026, 8, 31), DAY) == ["a", "b", "linked", "not_touched", "old"]
+        assert live.touched_accounts(session, LATER, DAY) == []
+
+
+def test_the_first_batch_starts_after_the_newest_change_before_its_run_and_takes_the_newest_day(warehouse):
+    with warehouse.session() as session:
+        planned = live.plan_batch(session, "run-1", "run-1")
+        assert (planned.since, planned.as_of_date, planned.accounts) == (BEFORE, DAY, ("a", "b", "linked"))
+        assert live.files_loaded_by(session, "run-1") == ["logins/x.csv"]
+        # A run that loaded nothing has nothing to re-score.
+        assert live.plan_batch(session, "run-2", "run-2").accounts == ()
+
+
+def test_later_batches_start_at_the_last_batch_cut_off(warehouse):
+    row = dict.fromkeys((name for name, _ in INTRADAY_SCORES_COLUMNS), None) | {
+        "batch_id": "run-0",
+        "account_id": "a",
+        "as_of_date": DAY,
+        "score": 0.1,
+        "band": "allow",
+        "features_ingested_through": FIRST_LOAD,
+        "trigger_files": "logins/x.csv",
+    }
+    scores = pd.DataFrame([row])
+    live.append_intraday_scores(warehouse, scores)
+    with warehouse.session() as session:
+        assert live.plan_batch(session, "run-1", "run-1").accounts == ()
+    with pytest.raises(ValueError, match="already scored"):
+        live.append_intraday_scores(warehouse, scores)
+
+
+@pytest.mark.parametrize("bad", ["x'; drop table t; --", "", "a" * 129])
+def test_a_batch_id_the_dbt_model_would_refuse_is_refused_here(bad):
+    with pytest.raises(ValueError, match="not a usable batch id"):
+        live.batch_id_for(bad)

@@ -1,0 +1,64 @@
+"""landing_files_sensor: a settled file it has not seen launches one batch; a batch in flight
+holds the files for the next one; nothing new, nothing launched."""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ml.ingest.load import discover_landing_files
+from orchestration.defs.live.sensors import advanced, landing_files_sensor, new_settled_files
+
+SECOND = 1_000_000_000
+
+
+def _file(landing: Path, name: str, mtime_s: int) -> Path:
+    path = landing / "logins" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("event_id\n")
+    os.utime(path, ns=(mtime_s * SECOND, mtime_s * SECOND))
+    return path
+
+
+def test_new_files_are_the_settled_ones_past_the_cursor(tmp_path):
+    _file(tmp_path, "a.csv", 100)
+    _file(tmp_path, "b.csv", 200)
+    _file(tmp_path, "c.csv", 200)
+    _file(tmp_path, "writing.csv", 295)
+    files = discover_landing_files(tmp_path)
+
+    first = new_settled_files(files, {}, now_ns=300 * SECOND, settle_seconds=10)
+    assert sorted(f.relative_path for f in first) == ["logins/a.csv", "logins/b.csv", "logins/c.csv"]
+    cursor = advanced({}, first)
+    assert cursor == {"mtime_ns": 200 * SECOND, "names": ["logins/b.csv", "logins/c.csv"]}
+    # Later: the settled file and one more at the cursor's own time, never the ones seen.
+    _file(tmp_path, "d.csv", 200)
+    files = discover_landing_files(tmp_path)
+    second = new_settled_files(files, cursor, now_ns=400 * SECOND, settle_seconds=10)
+    assert sorted(f.relative_path for f in second) == ["logins/d.csv", "logins/writing.csv"]
+    assert advanced(cursor, second)["mtime_ns"] == 295 * SECOND
+
+
+def test_the_sensor_requests_one_run_and_waits_while_a_batch_is_in_flight(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_LANDING_DIR", str(tmp_path))
+    monkeypatch.setenv("VIGIL_INGEST_SETTLE_SECONDS", "0")
+    _file(tmp_path, "a.csv", 100)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        requested = landing_files_sensor(context)
+        assert isinstance(requested, dg.RunRequest)
+        assert json.loads(context.cursor)["names"] == ["logins/a.csv"]
+        # Nothing new: skipped.
+        assert isinstance(
+            landing_files_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor)), dg.SkipReason
+        )
+        # A new file while a batch runs: skipped, and the cursor stays for the next tick.
+        _file(tmp_path, "b.csv", 200)
+        instance.add_run(
+            dg.DagsterRun(job_name="near_real_time", run_id="in-flight", status=dg.DagsterRunStatus.STARTED)
+        )
+        waiting = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        skipped = landing_files_sensor(waiting)
+        assert isinstance(skipped, dg.SkipReason) and "wait for batch in-flight" in skipped.skip_message
+        assert waiting.cursor == context.cursor

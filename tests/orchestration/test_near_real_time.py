@@ -1,0 +1,124 @@
+"""A near-real-time batch on the pipeline's warehouse: a takeover-like burst of logins lands,
+`near_real_time` ingests it, updates the tiles and appends intraday scores for exactly the
+accounts it touched (and their linked accounts), with the batch's cut-off and trigger file;
+nothing is published. A batch without new files scores nothing."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+LAST_DAY = "2026-08-31"  # the pipeline's last day of data (tests/pipeline.py MEDIUM)
+
+
+def _rows(path: Path, sql: str, params=()):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def _takeover_logins(landing: Path, account: str) -> Path:
+    """Six failed logins then a success from a new device and country, late on the last day."""
+    folder = landing / "logins"
+    folder.mkdir(parents=True)
+    header = '"event_id","account_id","occurred_at","ip_hash","ip_country","device_id","success","_loaded_at"'
+    lines = [header]
+    for i in range(7):
+        success = "true" if i == 6 else "false"
+        lines.append(
+            f'"lgn_nrt_{i:04d}","{account}","{LAST_DAY} 22:{10 + i}:00","ffff0000aaaa{i:04d}","KP",'
+            f'"dev_nrt_attacker","{success}","{LAST_DAY} 22:{20 + i}:00"'
+        )
+    path = folder / "2026w36_nrt_c000.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch(pipeline_run, tmp_path_factory):
+    from orchestration.definitions import defs
+    from orchestration.lib.resources import MlflowResource, WarehouseResource
+
+    assert pipeline_run.completed.returncode == 0, pipeline_run.completed.stderr[-3000:]
+    root = tmp_path_factory.mktemp("near_real_time")
+    data, landing = root / "data", root / "landing"
+    shutil.copytree(pipeline_run.data, data, ignore=shutil.ignore_patterns("dagster_home"))
+    path = data / "warehouse.duckdb"
+    (account,) = _rows(
+        path,
+        "select account_id from marts.fct_account_features_daily where as_of_date = ? order by account_id limit 1",
+        [LAST_DAY],
+    )[0]
+    sync_before = _rows(path, "select * from risk.enforcement_sync order by account_id")
+    _takeover_logins(landing, account)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIL_DATA_DIR", str(data))
+        mp.setenv("VIGIL_LANDING_DIR", str(landing))
+        mp.setenv("VIGIL_INGEST_SETTLE_SECONDS", "0")
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        resources = {
+            "warehouse": WarehouseResource(engine="duckdb", duckdb_path=str(path)),
+            "mlflow": MlflowResource(),
+        }
+        job = defs.resolve_job_def("near_real_time")
+        instance = dg.DagsterInstance.ephemeral()
+        first = job.execute_in_process(instance=instance, resources=resources)
+        again = job.execute_in_process(instance=instance, resources=resources)
+    return path, account, sync_before, first, again
+
+
+def test_a_batch_scores_the_accounts_its_files_touched(batch):
+    path, account, _, first, _ = batch
+    assert first.success
+    rows = _rows(
+        path,
+        "select batch_id, account_id, as_of_date, band, features_ingested_through, trigger_files, feature_version"
+        " from risk.intraday_scores",
+    )
+    assert {r[0] for r in rows} == {first.run_id}
+    scored = {r[1] for r in rows}
+    assert account in scored
+    # Exactly the touched accounts: the account and those linked to it on the day.
+    linked = {
+        r[0]
+        for r in _rows(
+            path,
+            "select linked_account_id from intermediate.int_account_links"
+            " where account_id = ? and linked_from <= ? and linked_until > ?",
+            [account, LAST_DAY, LAST_DAY],
+        )
+    }
+    assert scored == {account} | linked
+    assert {str(r[2]) for r in rows} == {LAST_DAY}
+    assert {r[5] for r in rows} == {"logins/2026w36_nrt_c000.csv"}
+    assert all(r[6].startswith("features@") for r in rows)
+    # The cut-off covers the batch's ingestion.
+    (ingested,) = _rows(path, "select max(_ingested_at) from raw.logins")[0]
+    assert {r[4] for r in rows} == {ingested}
+
+
+def test_the_intraday_vector_holds_the_new_logins(batch):
+    path, account, _, _, _ = batch
+    ((daily_failed, intraday_failed, daily_new, intraday_new),) = _rows(
+        path,
+        "select daily.failed_logins_1d, intraday.failed_logins_1d, daily.new_countries_1d, intraday.new_countries_1d"
+        " from marts.fct_account_features_daily as daily"
+        " inner join marts.fct_account_features_intraday as intraday using (account_id, as_of_date)"
+        " where account_id = ? and as_of_date = ?",
+        [account, LAST_DAY],
+    )
+    assert intraday_failed == daily_failed + 6
+    assert intraday_new >= daily_new
+
+
+def test_a_batch_publishes_nothing(batch):
+    path, _, sync_before, _, _ = batch
+    assert _rows(path, "select * from risk.enforcement_sync order by account_id") == sync_before
+
+
+def test_a_batch_without_new_files_scores_nothing(batch):
+    path, _, _, first, again = batch
+    assert again.success
+    assert _rows(path, "select count(*) from risk.intraday_scores where batch_id = ?", [again.run_id]) == [(0,)]
+    assert _rows(path, "select count(distinct batch_id) from risk.intraday_scores") == [(1,)]

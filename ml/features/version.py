@@ -15,7 +15,13 @@ def feature_version(manifest: dict[str, Any], model: str = DEFINITION) -> str:
     any feature definition changes the version, and daily and intraday scores computed from the
     same definitions carry the same version."""
     nodes = manifest["nodes"]
-    root = next(uid for uid, n in nodes.items() if n["resource_type"] == "model" and n["name"] == model)
+    roots = [uid for uid, n in nodes.items() if n["resource_type"] == "model" and n["name"] == model]
+    if not roots:
+        raise LookupError(
+            f"model {model} is not in the dbt manifest: it is stale or from another project"
+            " (rebuild it: `make install` then `dagster-dbt project prepare-and-package`, as `make demo` does)"
+        )
+    (root,) = roots
     project = nodes[root]["package_name"]
     seen, todo, macros = set(), [root], set()
     while todo:

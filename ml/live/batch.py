@@ -28,7 +28,14 @@ from ml import settings
 from ml.ingest.schema import LEDGER_TABLE
 from ml.policy import DecisionPolicy
 from ml.score.feature_rows import feature_frame
-from ml.score.schema import INTRADAY_ACCOUNTS_TABLE, INTRADAY_SCORES_TABLE, ensure_risk_tables, risk_schema
+from ml.score.schema import (
+    INTRADAY_ACCOUNTS_TABLE,
+    INTRADAY_BATCHES_TABLE,
+    INTRADAY_SCORES_COLUMNS,
+    INTRADAY_SCORES_TABLE,
+    ensure_risk_tables,
+    risk_schema,
+)
 from ml.score.scoring import score_accounts
 from ml.score.store import to_arrow
 from ml.train.model import RiskModel
@@ -42,8 +49,9 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the dbt model accepts
 @dataclass(frozen=True)
 class Batch:
     batch_id: str
-    as_of_date: date
+    as_of_date: date | None  # None: nothing to re-score
     since: datetime | None  # the change-log mark its changes come after (None: nothing logged yet)
+    cut_off: datetime | None  # the change-log mark when it was planned: what its vectors reflect
     accounts: tuple[str, ...]
 
 
@@ -70,10 +78,9 @@ def prepare(session: WarehouseSession) -> None:
 
 
 def last_cut_off(session: WarehouseSession) -> datetime | None:
-    """The cut-off of the newest batch scored: where the next batch's changes start."""
-    return _scalar(
-        session, f"select max(features_ingested_through) as cut_off from {risk_schema()}.{INTRADAY_SCORES_TABLE}"
-    )
+    """The cut-off of the newest batch recorded (scored or empty): where the next batch's
+    changes start."""
+    return _scalar(session, f"select max(cut_off) as cut_off from {risk_schema()}.{INTRADAY_BATCHES_TABLE}")
 
 
 def touched_accounts(session: WarehouseSession, since: datetime, day: date) -> list[str]:
@@ -115,8 +122,9 @@ def files_loaded_by(session: WarehouseSession, run_id: str) -> list[str]:
 
 def plan_batch(session: WarehouseSession, batch_id: str, run_id: str, day: date | None = None) -> Batch:
     """The batch's accounts: those the change log logged since the last batch's cut-off (for
-    the first batch: since the newest entry older than this run's first load), as of `day`
-    (default: the newest day those changes fall on, the data's own clock)."""
+    the first batch ever: since the newest entry older than this run's first load), as of
+    `day` (default: the newest day those changes fall on, the data's own clock)."""
+    batch_id, cut_off = batch_id_for(batch_id), change_log_mark(session)
     since = last_cut_off(session)
     if since is None:
         first_load = _scalar(
@@ -124,8 +132,8 @@ def plan_batch(session: WarehouseSession, batch_id: str, run_id: str, day: date 
             f"select min(ingested_at) as first_load from {settings.ingest_schema()}.{LEDGER_TABLE} where run_id = ?",
             [run_id],
         )
-        if first_load is None:  # the run loaded nothing: nothing is new
-            return Batch(batch_id_for(batch_id), day or date.min, change_log_mark(session), ())
+        if first_load is None:  # the run loaded nothing: nothing is new, start from here
+            return Batch(batch_id, day, cut_off, cut_off, ())
         since = _scalar(
             session,
             f"select coalesce(max(_ingested_through), cast('1900-01-01' as timestamp)) as since"
@@ -139,8 +147,8 @@ def plan_batch(session: WarehouseSession, batch_id: str, run_id: str, day: date 
             [since],
         )
         if day is None:
-            return Batch(batch_id_for(batch_id), date.min, since, ())
-    return Batch(batch_id_for(batch_id), day, since, tuple(touched_accounts(session, since, day)))
+            return Batch(batch_id, None, since, cut_off or since, ())
+    return Batch(batch_id, day, since, cut_off, tuple(touched_accounts(session, since, day)))
 
 
 def write_batch_accounts(session: WarehouseSession, batch: Batch) -> None:
@@ -184,18 +192,46 @@ def score_batch(
     return scores
 
 
-def append_intraday_scores(warehouse: Warehouse, scores: pd.DataFrame) -> None:
-    """Append a batch's scores in one transaction (a batch id is written once)."""
+def no_scores() -> pd.DataFrame:
+    """The scores of a batch with nothing to score."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name, _ in INTRADAY_SCORES_COLUMNS})
+
+
+def record_batch(
+    warehouse: Warehouse, batch: Batch, scores: pd.DataFrame, trigger_files: Sequence[str], finished_at: datetime
+) -> None:
+    """Append the batch's scores and its `risk.intraday_batches` row in one transaction (an
+    empty batch too: its cut-off is where the next one starts). A batch id is written once."""
+    if len(scores) and set(scores["batch_id"]) != {batch.batch_id}:
+        raise ValueError(f"scores of other batches than {batch.batch_id}: {sorted(set(scores['batch_id']))[:5]}")
+    if len(scores) and set(scores["features_ingested_through"]) != {batch.cut_off}:
+        # The change log moved between planning and the vectors: they reflect other data.
+        raise ValueError(
+            f"batch {batch.batch_id}: vectors cut off at {set(scores['features_ingested_through'])}, "
+            f"planned at {batch.cut_off}"
+        )
+    row = {
+        "batch_id": batch.batch_id,
+        "as_of_date": batch.as_of_date,
+        "since": batch.since,
+        "cut_off": batch.cut_off,
+        "accounts_touched": len(batch.accounts),
+        "accounts_scored": len(scores),
+        "trigger_files": ", ".join(sorted(trigger_files)),
+        "finished_at": finished_at,
+    }
     with warehouse.session() as session, session.transaction():
-        ensure_risk_tables(session)
-        batches = sorted(set(scores["batch_id"]))
-        if batches and _scalar(
+        if _scalar(
             session,
-            f"select count(*) as n from {risk_schema()}.{INTRADAY_SCORES_TABLE} where batch_id = ?",
-            [batches[0]],
+            f"select count(*) as n from {risk_schema()}.{INTRADAY_BATCHES_TABLE} where batch_id = ?",
+            [batch.batch_id],
         ):
-            raise ValueError(f"batch {batches[0]} is already scored")
-        session.append_arrow(risk_schema(), INTRADAY_SCORES_TABLE, to_arrow(scores, INTRADAY_SCORES_TABLE))
+            raise ValueError(f"batch {batch.batch_id} is already recorded")
+        if len(scores):
+            session.append_arrow(risk_schema(), INTRADAY_SCORES_TABLE, to_arrow(scores, INTRADAY_SCORES_TABLE))
+        session.append_arrow(
+            risk_schema(), INTRADAY_BATCHES_TABLE, to_arrow(pd.DataFrame([row]), INTRADAY_BATCHES_TABLE)
+        )
 
 
 def _intermediate() -> str:

@@ -18,6 +18,7 @@ LEASE_LOCK_TABLE = "day_lease_lock"
 BLOCK_LIFTS_TABLE = "block_lifts"
 INTRADAY_SCORES_TABLE = "intraday_scores"
 INTRADAY_ACCOUNTS_TABLE = "intraday_batch_accounts"
+INTRADAY_BATCHES_TABLE = "intraday_batches"
 REASON_SLOTS = 3
 
 REASON_COLUMNS = tuple(
@@ -142,6 +143,19 @@ INTRADAY_SCORES_COLUMNS = (
     ("trigger_files", "string"),
 )
 
+# One row per near-real-time batch, empty ones included, written with its scores in one
+# transaction: where the next batch's changes start (`cut_off`), and the batch's audit.
+INTRADAY_BATCHES_COLUMNS = (
+    ("batch_id", "string"),
+    ("as_of_date", "date"),
+    ("since", "timestamp"),  # the change-log mark its changes come after
+    ("cut_off", "timestamp"),  # the change-log mark its vectors reflect
+    ("accounts_touched", "integer"),
+    ("accounts_scored", "integer"),  # fewer when a touched account is outside the population
+    ("trigger_files", "string"),
+    ("finished_at", "timestamp"),
+)
+
 # The accounts of the batch being computed (var `feature_accounts` of
 # fct_account_features_intraday): replaced by each batch; one batch runs at a time.
 INTRADAY_ACCOUNTS_COLUMNS = (("batch_id", "string"), ("account_id", "string"))
@@ -158,6 +172,7 @@ TABLE_COLUMNS = {
     BLOCK_LIFTS_TABLE: BLOCK_LIFTS_COLUMNS,
     INTRADAY_SCORES_TABLE: INTRADAY_SCORES_COLUMNS,
     INTRADAY_ACCOUNTS_TABLE: INTRADAY_ACCOUNTS_COLUMNS,
+    INTRADAY_BATCHES_TABLE: INTRADAY_BATCHES_COLUMNS,
 }
 
 

@@ -57,28 +57,48 @@ def test_touched_accounts_are_the_changes_since_and_their_links_holding_on_the_d
 def test_the_first_batch_starts_after_the_newest_change_before_its_run_and_takes_the_newest_day(warehouse):
     with warehouse.session() as session:
         planned = live.plan_batch(session, "run-1", "run-1")
-        assert (planned.since, planned.as_of_date, planned.accounts) == (BEFORE, DAY, ("a", "b", "linked"))
+        assert (planned.since, planned.cut_off, planned.as_of_date) == (BEFORE, FIRST_LOAD, DAY)
+        assert planned.accounts == ("a", "b", "linked")
         assert live.files_loaded_by(session, "run-1") == ["logins/x.csv"]
-        # A run that loaded nothing has nothing to re-score.
-        assert live.plan_batch(session, "run-2", "run-2").accounts == ()
+        # A run that loaded nothing has nothing to re-score: its batch starts from the mark.
+        empty = live.plan_batch(session, "run-2", "run-2")
+        assert (empty.accounts, empty.since, empty.cut_off) == ((), FIRST_LOAD, FIRST_LOAD)
 
 
-def test_later_batches_start_at_the_last_batch_cut_off(warehouse):
+def _scores(batch_id: str, account: str, cut_off: datetime) -> pd.DataFrame:
     row = dict.fromkeys((name for name, _ in INTRADAY_SCORES_COLUMNS), None) | {
-        "batch_id": "run-0",
-        "account_id": "a",
+        "batch_id": batch_id,
+        "account_id": account,
         "as_of_date": DAY,
         "score": 0.1,
         "band": "allow",
-        "features_ingested_through": FIRST_LOAD,
+        "features_ingested_through": cut_off,
         "trigger_files": "logins/x.csv",
     }
-    scores = pd.DataFrame([row])
-    live.append_intraday_scores(warehouse, scores)
+    return pd.DataFrame([row])
+
+
+def test_later_batches_start_at_the_last_recorded_cut_off_even_an_empty_one(warehouse):
+    # A batch that scored nothing still records where it stopped: run-1's own changes (logged
+    # at FIRST_LOAD) are not re-scored by the batches after it.
+    live.record_batch(warehouse, live.Batch("run-0", None, BEFORE, FIRST_LOAD, ()), live.no_scores(), [], LATER)
     with warehouse.session() as session:
         assert live.plan_batch(session, "run-1", "run-1").accounts == ()
-    with pytest.raises(ValueError, match="already scored"):
-        live.append_intraday_scores(warehouse, scores)
+        assert live.last_cut_off(session) == FIRST_LOAD
+    with pytest.raises(ValueError, match="already recorded"):
+        live.record_batch(warehouse, live.Batch("run-0", None, BEFORE, FIRST_LOAD, ()), live.no_scores(), [], LATER)
+
+
+def test_scores_and_their_batch_are_written_together_and_must_match_its_cut_off(warehouse):
+    batch = live.Batch("run-3", DAY, BEFORE, FIRST_LOAD, ("a",))
+    with pytest.raises(ValueError, match="cut off at"):
+        live.record_batch(warehouse, batch, _scores("run-3", "a", LATER), ["logins/x.csv"], LATER)
+    live.record_batch(warehouse, batch, _scores("run-3", "a", FIRST_LOAD), ["logins/x.csv"], LATER)
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        assert con.execute("select batch_id, account_id from risk.intraday_scores").fetchall() == [("run-3", "a")]
+        assert con.execute(
+            "select accounts_touched, accounts_scored, trigger_files from risk.intraday_batches"
+        ).fetchall() == [(1, 1, "logins/x.csv")]
 
 
 @pytest.mark.parametrize("bad", ["x'; drop table t; --", "", "a" * 129])

@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 from ml.ingest.load import discover_landing_files
-from orchestration.defs.live.sensors import advanced, landing_files_sensor, new_settled_files
+from orchestration.defs.live import sensors
+from orchestration.defs.live.sensors import advanced, arrived_ns, landing_files_sensor, new_settled_files
 
 SECOND = 1_000_000_000
 
@@ -21,7 +22,16 @@ def _file(landing: Path, name: str, mtime_s: int) -> Path:
     return path
 
 
-def test_new_files_are_the_settled_ones_past_the_cursor(tmp_path):
+def test_a_file_moved_in_with_an_old_modification_time_arrives_when_it_is_moved(tmp_path):
+    (path,) = [_file(tmp_path, "old.csv", 100)]
+    (found,) = discover_landing_files(tmp_path)
+    assert found.mtime_ns == 100 * SECOND
+    assert arrived_ns(found) == os.stat(path).st_ctime_ns > 100 * SECOND
+
+
+def test_new_files_are_the_settled_ones_past_the_cursor(tmp_path, monkeypatch):
+    # Arrival by modification time here (a test cannot set status-change times).
+    monkeypatch.setattr(sensors, "arrived_ns", lambda f: f.mtime_ns)
     _file(tmp_path, "a.csv", 100)
     _file(tmp_path, "b.csv", 200)
     _file(tmp_path, "c.csv", 200)

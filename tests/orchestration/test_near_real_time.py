@@ -122,3 +122,10 @@ def test_a_batch_without_new_files_scores_nothing(batch):
     assert again.success
     assert _rows(path, "select count(*) from risk.intraday_scores where batch_id = ?", [again.run_id]) == [(0,)]
     assert _rows(path, "select count(distinct batch_id) from risk.intraday_scores") == [(1,)]
+    # Both batches are on record, the empty one starting where the first stopped.
+    batches = _rows(
+        path, "select batch_id, since, cut_off, accounts_touched, accounts_scored from risk.intraday_batches order by 2"
+    )
+    assert [b[0] for b in batches] == [first.run_id, again.run_id]
+    assert batches[1][1] == batches[0][2] and batches[1][3:] == (0, 0)
+    assert batches[0][3] >= batches[0][4] > 0

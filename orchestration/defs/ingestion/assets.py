@@ -92,7 +92,7 @@ def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig
     )
 
 
-@dg.asset_check(asset=LEDGER_KEY, blocking=False, description="No landing file was rejected.")
+@dg.asset_check(asset=LEDGER_KEY, blocking=False, description="No landing file was rejected.", pool=WAREHOUSE_POOL)
 def no_rejected_landing_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get(role=Role.LOADER, read_only=True).session() as session:
         rows = session.fetch_arrow(
@@ -117,6 +117,9 @@ MAX_QUARANTINE_SHARE = 0.05
     asset=QUARANTINE_KEY,
     blocking=False,
     description=f"At most {MAX_QUARANTINE_SHARE:.0%} of ingested rows were quarantined (per table).",
+    # In the pool like every warehouse step: near-real-time batches run these checks while
+    # other runs write, and a DuckDB file takes one writing process.
+    pool=WAREHOUSE_POOL,
 )
 def quarantine_share_is_low(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get(role=Role.LOADER, read_only=True).session() as session:

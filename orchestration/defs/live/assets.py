@@ -63,7 +63,8 @@ def intraday_scores(
         batch = live.plan_batch(session, run_id, run_id, day)
     if not batch.accounts:
         context.log.info(f"no account touched since {batch.since}: nothing to re-score")
-        return dg.MaterializeResult(metadata={"accounts": 0, "since": str(batch.since)})
+        live.record_batch(wh, batch, live.no_scores(), trigger_files, _now())
+        return dg.MaterializeResult(metadata={"accounts_touched": 0, "since": str(batch.since)})
     with wh.session() as session:
         live.write_batch_accounts(session, batch)
     started = time.perf_counter()
@@ -88,7 +89,12 @@ def intraday_scores(
         run_id=run_id,
         trigger_files=trigger_files,
     )
-    live.append_intraday_scores(wh, scores)
+    live.record_batch(wh, batch, scores, trigger_files, _now())
+    if len(scores) < len(batch.accounts):
+        context.log.warning(
+            f"{len(batch.accounts) - len(scores)} of {len(batch.accounts)} touched accounts have no vector on"
+            f" {batch.as_of_date} (not active in the 90 days up to it): not scored"
+        )
     bands = scores["band"].value_counts().to_dict()
     return dg.MaterializeResult(
         metadata={
@@ -97,7 +103,7 @@ def intraday_scores(
             "accounts_touched": len(batch.accounts),
             "accounts_scored": len(scores),
             "since": str(batch.since),
-            "cut_off": str(scores["features_ingested_through"].iloc[0]) if len(scores) else "none",
+            "cut_off": str(batch.cut_off),
             "trigger_files": len(trigger_files),
             "features_seconds": round(features_seconds, 2),
             "scoring_seconds": round(time.perf_counter() - started, 2),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 
 import dagster as dg
@@ -21,19 +22,31 @@ IN_FLIGHT = [
 ]
 
 
+def arrived_ns(f: LandingFile) -> int:
+    """When a file arrived in the folder: the later of its modification and status-change
+    times. A file moved or copied in with its old modification time kept (`mv`, `cp -p`,
+    `rsync -a`, an upload renamed when complete) has a new status-change time."""
+    try:
+        return max(f.mtime_ns, os.stat(f.path).st_ctime_ns)
+    except FileNotFoundError:
+        return f.mtime_ns
+
+
 def new_settled_files(files: list[LandingFile], cursor: dict, now_ns: int, settle_seconds: float) -> list[LandingFile]:
-    """Files newer than the cursor (modification time, then the names seen at that time) that
+    """Files that arrived after the cursor (arrival time, then the names seen at that time) and
     have not changed for `settle_seconds` (ingestion would defer them: the next tick sees them)."""
     newest, seen = cursor.get("mtime_ns", 0), set(cursor.get("names", []))
     settled_before = now_ns - int(settle_seconds * 1e9)
-    unseen = [f for f in files if f.mtime_ns > newest or (f.mtime_ns == newest and f.relative_path not in seen)]
-    return [f for f in unseen if f.mtime_ns <= settled_before]
+    arrivals = [(f, arrived_ns(f)) for f in files]
+    unseen = [(f, at) for f, at in arrivals if at > newest or (at == newest and f.relative_path not in seen)]
+    return [f for f, at in unseen if at <= settled_before]
 
 
 def advanced(cursor: dict, new: list[LandingFile]) -> dict:
-    """The cursor after `new`: the newest modification time and the names seen at it."""
-    newest = max([cursor.get("mtime_ns", 0), *(f.mtime_ns for f in new)])
-    names = {f.relative_path for f in new if f.mtime_ns == newest}
+    """The cursor after `new`: the newest arrival time and the names seen at it."""
+    arrivals = {f.relative_path: arrived_ns(f) for f in new}
+    newest = max([cursor.get("mtime_ns", 0), *arrivals.values()])
+    names = {path for path, at in arrivals.items() if at == newest}
     if newest == cursor.get("mtime_ns", 0):
         names |= set(cursor.get("names", []))
     return {"mtime_ns": newest, "names": sorted(names)}

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import yaml
 from dagster_dbt import get_asset_key_for_model
 
 from ml.features.version import feature_version as versioned_features
@@ -65,7 +66,8 @@ def _ui_check(name: str) -> str | None:
 
 def feature_version() -> str:
     """Which feature definitions produced the inputs (`ml.features.version`)."""
-    return versioned_features(json.loads(vigil_dbt_project.manifest_path.read_text()))
+    project = yaml.safe_load((vigil_dbt_project.project_dir / "dbt_project.yml").read_text())
+    return versioned_features(json.loads(vigil_dbt_project.manifest_path.read_text()), project.get("vars") or {})
 
 
 def _days(context: dg.AssetExecutionContext) -> list[date]:

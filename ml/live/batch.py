@@ -120,11 +120,12 @@ def files_loaded_by(session: WarehouseSession, run_id: str) -> list[str]:
     return [str(path) for path in rows.column("file_path").to_pylist()]
 
 
-def plan_batch(session: WarehouseSession, batch_id: str, run_id: str, day: date | None = None) -> Batch:
+def plan_batch(session: WarehouseSession, run_id: str, day: date | None = None) -> Batch:
     """The batch's accounts: those the change log logged since the last batch's cut-off (for
     the first batch ever: since the newest entry older than this run's first load), as of
-    `day` (default: the newest day those changes fall on, the data's own clock)."""
-    batch_id, cut_off = batch_id_for(batch_id), change_log_mark(session)
+    `day` (default: the newest day those changes fall on, the data's own clock). The batch is
+    the run's: its id is the run id."""
+    batch_id, cut_off = batch_id_for(run_id), change_log_mark(session)
     since = last_cut_off(session)
     if since is None:
         first_load = _scalar(

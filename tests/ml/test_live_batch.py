@@ -56,12 +56,12 @@ def test_touched_accounts_are_the_changes_since_and_their_links_holding_on_the_d
 
 def test_the_first_batch_starts_after_the_newest_change_before_its_run_and_takes_the_newest_day(warehouse):
     with warehouse.session() as session:
-        planned = live.plan_batch(session, "run-1", "run-1")
+        planned = live.plan_batch(session, "run-1")
         assert (planned.since, planned.cut_off, planned.as_of_date) == (BEFORE, FIRST_LOAD, DAY)
         assert planned.accounts == ("a", "b", "linked")
         assert live.files_loaded_by(session, "run-1") == ["logins/x.csv"]
         # A run that loaded nothing has nothing to re-score: its batch starts from the mark.
-        empty = live.plan_batch(session, "run-2", "run-2")
+        empty = live.plan_batch(session, "run-2")
         assert (empty.accounts, empty.since, empty.cut_off) == ((), FIRST_LOAD, FIRST_LOAD)
 
 
@@ -83,7 +83,7 @@ def test_later_batches_start_at_the_last_recorded_cut_off_even_an_empty_one(ware
     # at FIRST_LOAD) are not re-scored by the batches after it.
     live.record_batch(warehouse, live.Batch("run-0", None, BEFORE, FIRST_LOAD, ()), live.no_scores(), [], LATER)
     with warehouse.session() as session:
-        assert live.plan_batch(session, "run-1", "run-1").accounts == ()
+        assert live.plan_batch(session, "run-1").accounts == ()
         assert live.last_cut_off(session) == FIRST_LOAD
     with pytest.raises(ValueError, match="already recorded"):
         live.record_batch(warehouse, live.Batch("run-0", None, BEFORE, FIRST_LOAD, ()), live.no_scores(), [], LATER)

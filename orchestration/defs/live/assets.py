@@ -4,7 +4,7 @@
 
 import os
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -16,7 +16,7 @@ from ml.warehouse import Role
 from orchestration.defs.dbt.assets import vigil_dbt_models
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ingestion.assets import ingest_landing_files
-from orchestration.defs.scoring.assets import feature_version
+from orchestration.defs.scoring.assets import _now, feature_version
 from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 
 INTRADAY_KEY = dg.AssetKey([RISK_SCHEMA, INTRADAY_SCORES_TABLE])
@@ -27,10 +27,6 @@ class IntradayConfig(dg.Config):
     the batch's changes fall on (the data's own clock, so a replayed day works as a live one)."""
 
     as_of_date: str | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dg.asset(
@@ -60,7 +56,7 @@ def intraday_scores(
     # Planning reads the change log and links (intermediate), which only dbt's role may read.
     with warehouse.get(role=Role.TRANSFORMER).session() as session:
         trigger_files = live.files_loaded_by(session, run_id)
-        batch = live.plan_batch(session, run_id, run_id, day)
+        batch = live.plan_batch(session, run_id, day)
     if not batch.accounts:
         context.log.info(f"no account touched since {batch.since}: nothing to re-score")
         live.record_batch(wh, batch, live.no_scores(), trigger_files, _now())

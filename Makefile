@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --locked --no-sync
 DBT_PROJECT_FILE := orchestration/defs/dbt/project.py
 
-.PHONY: help install demo pipeline report test postgresql chromium dev mlflow lint bench bench-daily bench-scoring clean
+.PHONY: help install demo pipeline report test postgresql chromium dev mlflow lint bench bench-daily bench-scoring live bench-live clean
 
 help:
 	@echo "make demo      simulate a marketplace and run the whole pipeline on local DuckDB"
@@ -22,6 +22,8 @@ help:
 	@echo "make bench     stage timings and peak memory at demo size and 10x, then bench-daily"
 	@echo "make bench-daily  the daily run against a one-pass reference query (1x/10x accounts, 9/18 months)"
 	@echo "make bench-scoring  scoring throughput with the champion (after make demo)"
+	@echo "make live      replay a simulated marketplace into a landing folder, with the sensor on (LIVE_RATE=events/s)"
+	@echo "make bench-live  near-real-time latency at 1,000 events/s for 10 minutes"
 	@echo "make lint      ruff on the Python code"
 	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
 
@@ -93,6 +95,21 @@ bench-daily: install
 
 bench-scoring: install
 	$(RUN) python -m bench.scoring
+
+# The near-real-time path (bench/live.py). Both prepare $(VIGIL_DATA_DIR)/live/base once (a
+# simulated world, its last 45 days held back, the pipeline on the rest: ~10 minutes), then
+# replay the held-back rows into a fresh copy under $(VIGIL_DATA_DIR)/live/run. `make live`
+# serves its own Dagster UI on LIVE_UI_PORT, so it runs alongside `make dev` (port 3000).
+LIVE_RATE ?= 50
+LIVE_MINUTES ?= 0
+LIVE_UI_PORT ?= 3001
+live: install dbt_project/target/manifest.json
+	$(RUN) python -m bench.live --watch --rate $(LIVE_RATE) --minutes $(LIVE_MINUTES) --ui-port $(LIVE_UI_PORT)
+
+BENCH_LIVE_RATE ?= 1000
+BENCH_LIVE_MINUTES ?= 10
+bench-live: install dbt_project/target/manifest.json
+	$(RUN) python -m bench.live --rate $(BENCH_LIVE_RATE) --minutes $(BENCH_LIVE_MINUTES)
 
 lint: install
 	$(RUN) ruff check ml orchestration tests bench

@@ -103,7 +103,7 @@ def _writes(scores: pd.DataFrame, now: datetime) -> dict[str, object]:
         started = time.perf_counter()
         diff = diff_sync(state.current, one_day, day, now, "bench")
         row["sync_diff_seconds"] = round(time.perf_counter() - started, 2)
-        apply = lambda: store.apply_sync(scratch, diff, day, len(one_day), now, "bench", state.runs_applied)  # noqa: E731
+        apply = lambda: store.apply_sync(scratch, diff, day, len(one_day), now, "bench", state)  # noqa: E731
         row["sync_apply_seconds"] = round(_seconds(apply), 2)
         row["rows_written"] = len(one_day)
     return row

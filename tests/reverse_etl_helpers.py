@@ -49,7 +49,7 @@ def sync_day(warehouse: Warehouse, day: date, now: datetime, run_id: str) -> int
         return None
     scores = store.read_scores(warehouse, day)
     diff = diff_sync(state.current, scores, day, now, run_id)
-    store.apply_sync(warehouse, diff, day, len(scores), now, run_id, state.runs_applied)
+    store.apply_sync(warehouse, diff, day, len(scores), now, run_id, state)
     return diff.changed
 
 

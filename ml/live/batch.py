@@ -9,8 +9,9 @@ models brought up to date:
 3. their scores with the verified champion (`score_batch`), appended to `risk.intraday_scores`
    with the batch, its cut-off and the files that triggered it.
 
-Nothing here publishes a decision: intraday scores are read by reviewers; the daily run remains
-the system of record. Roles (Snowflake): planning reads intermediate, ingest and risk (the
+4. their escalations (`ml.live.escalate`): through the batch's own gate into the enforcement
+   sync, recorded with the batch in one transaction (`record_batch`); the daily run remains
+   the system of record and reconciles them. Roles (Snowflake): planning reads intermediate, ingest and risk (the
 transformer's grants); writing the batch's accounts and scores is the scorer's.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,9 +27,13 @@ import pandas as pd
 
 from ml import settings
 from ml.ingest.schema import LEDGER_TABLE
+from ml.live.escalate import MAX_ATTEMPTS, BatchInput, Escalation, IntradayLimits, decide
 from ml.policy import DecisionPolicy
+from ml.score import store
 from ml.score.feature_rows import feature_frame
+from ml.score.publication import checks_table
 from ml.score.schema import (
+    CHECKS_TABLE,
     INTRADAY_ACCOUNTS_TABLE,
     INTRADAY_BATCHES_TABLE,
     INTRADAY_SCORES_COLUMNS,
@@ -199,10 +204,20 @@ def no_scores() -> pd.DataFrame:
 
 
 def record_batch(
-    warehouse: Warehouse, batch: Batch, scores: pd.DataFrame, trigger_files: Sequence[str], finished_at: datetime
+    warehouse: Warehouse,
+    batch: Batch,
+    scores: pd.DataFrame,
+    trigger_files: Sequence[str],
+    finished_at: datetime,
+    escalation: Escalation | None = None,
 ) -> None:
     """Append the batch's scores and its `risk.intraday_batches` row in one transaction (an
-    empty batch too: its cut-off is where the next one starts). A batch id is written once."""
+    empty batch too: its cut-off is where the next one starts). A batch id is written once.
+
+    With an `escalation` (`ml.live.escalate.decide`), the same transaction records the gate's
+    checks and, if they all passed, applies the escalations to the sync table under the sync's
+    lock; if the sync moved since the escalation was computed, nothing is written
+    (store.StaleSyncError): decide again."""
     if len(scores) and set(scores["batch_id"]) != {batch.batch_id}:
         raise ValueError(f"scores of other batches than {batch.batch_id}: {sorted(set(scores['batch_id']))[:5]}")
     if len(scores) and set(scores["features_ingested_through"]) != {batch.cut_off}:
@@ -211,6 +226,7 @@ def record_batch(
             f"batch {batch.batch_id}: vectors cut off at {set(scores['features_ingested_through'])}, "
             f"planned at {batch.cut_off}"
         )
+    publish = escalation is not None and not escalation.refused and escalation.diff.changed > 0
     row = {
         "batch_id": batch.batch_id,
         "as_of_date": batch.as_of_date,
@@ -220,8 +236,12 @@ def record_batch(
         "accounts_scored": len(scores),
         "trigger_files": ", ".join(sorted(trigger_files)),
         "finished_at": finished_at,
+        "escalated": escalation.diff.changed if publish else 0,
+        "publication": escalation.publication[:5000] if escalation is not None else "nothing scored",
     }
     with warehouse.session() as session, session.transaction():
+        if publish:  # first: the sync's lock, before anything else is written
+            store.lock_sync(session, escalation.seen, f"batch {batch.batch_id}")
         if _scalar(
             session,
             f"select count(*) as n from {risk_schema()}.{INTRADAY_BATCHES_TABLE} where batch_id = ?",
@@ -233,6 +253,34 @@ def record_batch(
         session.append_arrow(
             risk_schema(), INTRADAY_BATCHES_TABLE, to_arrow(pd.DataFrame([row]), INTRADAY_BATCHES_TABLE)
         )
+        if escalation is not None:
+            checks = checks_table(batch.as_of_date, batch.batch_id, escalation.checks, finished_at)
+            session.append_arrow(risk_schema(), CHECKS_TABLE, checks)
+        if publish:
+            store.upsert_changes(session, escalation.diff, escalation.seen.last_seq)
+
+
+def record_and_escalate(
+    warehouse: Warehouse,
+    batch: Batch,
+    scores: pd.DataFrame,
+    trigger_files: Sequence[str],
+    batch_input: BatchInput,
+    now: Callable[[], datetime],
+    limits: IntradayLimits | None = None,
+) -> Escalation:
+    """Record a scored batch with its escalations (`decide` + `record_batch`), deciding again if a
+    daily sync landed in between."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        escalation = decide(warehouse, batch.as_of_date, batch.batch_id, scores, batch_input, now, limits)
+        try:
+            record_batch(warehouse, batch, scores, trigger_files, now(), escalation)
+        except store.StaleSyncError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            continue
+        return escalation
+    raise AssertionError("unreachable")
 
 
 def _intermediate() -> str:

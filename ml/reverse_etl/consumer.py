@@ -75,6 +75,12 @@ def ensure_product_tables(conn: psycopg.Connection, table: str = PRODUCT_TABLE) 
                 sql.Identifier(table), sql.SQL(", ").join(columns)
             )
         )
+        for name, kind in TABLE_COLUMNS[SYNC_TABLE]:  # columns a newer Vigil added (e.g. `source`)
+            conn.execute(
+                sql.SQL("alter table {} add column if not exists {} {}").format(
+                    sql.Identifier(table), sql.Identifier(name), sql.SQL(_PG_TYPES[kind])
+                )
+            )
         conn.execute(
             sql.SQL(
                 "create table if not exists {} (name text primary key, last_sync_seq bigint not null,"

@@ -118,6 +118,15 @@ def record_checks(
     warehouse: Warehouse, day: date, run_id: str, results: list[CheckResult], checked_at: datetime
 ) -> None:
     """Store D's results for `run_id` (replacing an earlier record of the same run and day)."""
+    with warehouse.session() as session, session.transaction():
+        session.execute(
+            f"delete from {risk_schema()}.{CHECKS_TABLE} where as_of_date = ? and run_id = ?", [day, run_id]
+        )
+        session.append_arrow(risk_schema(), CHECKS_TABLE, checks_table(day, run_id, results, checked_at))
+
+
+def checks_table(day: date, run_id: str, results: Sequence[CheckResult], checked_at: datetime) -> pa.Table:
+    """Rows of `risk.publication_checks` for `results`."""
     frame = pd.DataFrame(
         {
             "as_of_date": day,
@@ -131,11 +140,7 @@ def record_checks(
         }
     )
     frame["statistic"] = frame["statistic"].astype("float64")
-    with warehouse.session() as session, session.transaction():
-        session.execute(
-            f"delete from {risk_schema()}.{CHECKS_TABLE} where as_of_date = ? and run_id = ?", [day, run_id]
-        )
-        session.append_arrow(risk_schema(), CHECKS_TABLE, store.to_arrow(frame, CHECKS_TABLE))
+    return store.to_arrow(frame, CHECKS_TABLE)
 
 
 @dataclass(frozen=True)

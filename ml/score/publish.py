@@ -129,7 +129,7 @@ def publish_day(
                 len(scores),
                 moment,
                 run_id,
-                state.runs_applied,
+                state,
                 scores_run,
                 guards=guards,
                 also=also,
@@ -137,7 +137,9 @@ def publish_day(
         except store.StaleSyncError:
             if attempt == MAX_ATTEMPTS:
                 raise
-            log.info("another sync run landed while %s was diffed: diffing again", day)
+            log.info(
+                "the sync changed (another sync run or an intraday escalation) while %s was diffed: diffing again", day
+            )
             continue
         except store.GuardFailedError as failed:
             if failed.guard is watermark:

@@ -20,6 +20,7 @@ INTRADAY_SCORES_TABLE = "intraday_scores"
 INTRADAY_ACCOUNTS_TABLE = "intraday_batch_accounts"
 INTRADAY_BATCHES_TABLE = "intraday_batches"
 REASON_SLOTS = 3
+SOURCE_COLUMN, DAILY, INTRADAY = "source", "daily", "intraday"
 
 REASON_COLUMNS = tuple(
     column
@@ -53,6 +54,9 @@ SYNC_COLUMNS = (
     ("effective_from", "date"),
     ("updated_at", "timestamp"),
     ("is_tombstone", "boolean"),
+    # Who set the decision: `daily` (the daily run, the system of record) or `intraday` (a
+    # near-real-time batch's escalation, reconciled by the next daily run; ml/live/escalate.py).
+    ("source", "string"),
 )
 
 # Append-only: every decision change, with the decision it replaced.
@@ -68,8 +72,10 @@ DECISIONS_COLUMNS = (
     ("decided_at", "timestamp"),
     ("run_id", "string"),
     # Why the decision changed: `model` (the band moved), `left the population`, `returned`, or
-    # the human action that lifted a block (`reinstate <action_id> (<source>) at <time>`).
+    # the human action that lifted a block (`reinstate <action_id> (<source>) at <time>`), or
+    # an intraday batch's escalation (`intraday <batch_id>: ...`).
     ("change_reason", "string"),
+    ("source", "string"),  # as on the sync row: `daily` or `intraday`
 )
 
 # One row per applied as-of day: the sync's watermark and its audit.
@@ -154,6 +160,10 @@ INTRADAY_BATCHES_COLUMNS = (
     ("accounts_scored", "integer"),  # fewer when a touched account is outside the population
     ("trigger_files", "string"),
     ("finished_at", "timestamp"),
+    ("escalated", "integer"),  # sync rows it escalated (0 when refused)
+    # `published`, `nothing to escalate`, or `refused: <failed checks>` (its checks are in
+    # publication_checks under its batch id)
+    ("publication", "string"),
 )
 
 # The accounts of the batch being computed (var `feature_accounts` of
@@ -199,6 +209,8 @@ def ensure_risk_tables(session: WarehouseSession) -> None:
         for name, kind in columns:
             if name not in names:
                 session.execute(f"alter table {risk}.{table} add column {name} {sql_type(kind, session.dialect)}")
+                if name == SOURCE_COLUMN:  # every decision before intraday ones existed was the daily run's
+                    session.execute(f"update {risk}.{table} set {name} = '{DAILY}' where {name} is null")
 
 
 def add_sync_seq(session: WarehouseSession, risk: str) -> None:

@@ -94,11 +94,14 @@ def prepare(warehouse: Warehouse) -> None:
 
     with warehouse.session() as session:
         ensure_risk_tables(session)
-        risk, seq_type = risk_schema(), sql_type(SYNC_SEQ_COLUMN[1], session.dialect)
+        risk = risk_schema()
         session.execute(create_table_sql(risk, CHANGES_TABLE, TABLE_COLUMNS[SYNC_TABLE], session.dialect))
-        staged = session.fetch_arrow(f"select * from {risk}.{CHANGES_TABLE} limit 0").column_names
-        if SYNC_SEQ not in staged:  # made before sync_seq existed (it is empty between runs)
-            session.execute(f"alter table {risk}.{CHANGES_TABLE} add column {SYNC_SEQ} {seq_type}")
+        staged = {c.lower() for c in session.fetch_arrow(f"select * from {risk}.{CHANGES_TABLE} limit 0").column_names}
+        for name, kind in TABLE_COLUMNS[SYNC_TABLE]:  # made by an older version (empty between runs)
+            if name not in staged:
+                session.execute(
+                    f"alter table {risk}.{CHANGES_TABLE} add column {name} {sql_type(kind, session.dialect)}"
+                )
         prepare_lock(session)
 
 
@@ -159,6 +162,7 @@ class SyncState:
     current: pd.DataFrame  # the sync table's rows
     last_day: date | None  # the watermark: the last as-of day applied (None before the first)
     runs_applied: int  # sync runs so far: apply_sync refuses if another run landed in between
+    last_seq: int = 0  # the newest sync_seq: ... or if an intraday batch escalated in between
 
 
 def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
@@ -167,7 +171,46 @@ def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
         runs = session.fetch_arrow(
             f"select max(as_of_date) as last_day, count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}"
         ).to_pylist()[0]
-    return SyncState(current, runs["last_day"], int(runs["n"]))
+        last_seq = _last_seq(session)
+    return SyncState(current, runs["last_day"], int(runs["n"]), last_seq)
+
+
+def _last_seq(session: WarehouseSession) -> int:
+    found = session.fetch_arrow(f"select max({SYNC_SEQ}) as n from {risk_schema()}.{SYNC_TABLE}").to_pylist()[0]["n"]
+    return int(found or 0)
+
+
+def lock_sync(session: WarehouseSession, seen: SyncState, what: str) -> None:
+    """Inside a transaction: take the sync's lock (the first write, to the staging table, so a
+    concurrent writer waits here), then refuse (StaleSyncError) if a sync run or an intraday
+    escalation landed since the state a diff was computed from was read."""
+    session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
+    landed = session.fetch_arrow(f"select count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
+    seq = _last_seq(session)
+    if int(landed) != seen.runs_applied or seq != seen.last_seq:
+        raise StaleSyncError(
+            f"the sync changed while the diff for {what} was computed ({seen.runs_applied} -> {landed} runs,"
+            f" sync_seq {seen.last_seq} -> {seq}): nothing written; run it again"
+        )
+
+
+def upsert_changes(session: WarehouseSession, diff: SyncDiff, last_seq: int) -> None:
+    """Inside the sync's lock: number the diff's rows after `last_seq`, upsert them into the sync
+    table and append their history."""
+    if not diff.changed:
+        return
+    # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
+    # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
+    # transaction (it writes to its own catalog database), and the tests must cover this SQL.
+    names = ", ".join(name for name, _ in TABLE_COLUMNS[SYNC_TABLE])
+    target, staged = f"{risk_schema()}.{SYNC_TABLE}", f"{risk_schema()}.{CHANGES_TABLE}"
+    upserts, decisions = with_sync_seq(diff, last_seq)
+    session.append_arrow(risk_schema(), CHANGES_TABLE, to_arrow(upserts, SYNC_TABLE))  # same columns
+    session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
+    session.execute(f"insert into {target} ({names}) select {names} from {staged}")
+    crash_point("sync.apply.after_upsert")
+    session.execute(f"delete from {staged}")
+    session.append_arrow(risk_schema(), DECISIONS_TABLE, to_arrow(decisions, DECISIONS_TABLE))
 
 
 def apply_sync(
@@ -177,7 +220,7 @@ def apply_sync(
     accounts_scored: int,
     applied_at: datetime,
     run_id: str,
-    runs_applied: int,
+    seen: SyncState,
     scores_run_id: str | None = None,
     guards: Sequence[Guard] = (),
     also: Sequence[tuple[str, pa.Table]] = (),
@@ -185,17 +228,13 @@ def apply_sync(
     """Stage the changed rows, upsert them into the sync table, append their history and the
     watermark: all or nothing.
 
-    `runs_applied` is what `read_sync` saw when the diff was computed: if another sync run has
-    landed since, the diff is stale and nothing is written (StaleSyncError). `guards` (the
-    publication gate's: this run owns the day, its scores are unchanged, the watermark has not
-    passed the day) are checked after taking the lock, inside the transaction; `also` are more
-    (risk table, rows) appends that commit with it (e.g. the override that allowed it).
+    `seen` is what `read_sync` saw when the diff was computed: if
+    another sync run or an intraday escalation has landed since, the diff is stale and nothing
+    is written (StaleSyncError). `guards` (the publication gate's: this run owns the day, its
+    scores are unchanged, the watermark has not passed the day) are checked after taking the
+    lock, inside the transaction; `also` are more (risk table, rows) appends that commit with
+    it (e.g. the override that allowed it).
     """
-    # An upsert of whole rows from the staged changes: delete the keys, insert the rows. Same
-    # effect as a MERGE; chosen because fakesnow cannot run a MERGE inside an explicit
-    # transaction (it writes to its own catalog database), and the tests must cover this SQL.
-    names = ", ".join(name for name, _ in TABLE_COLUMNS[SYNC_TABLE])
-    target, staged = f"{risk_schema()}.{SYNC_TABLE}", f"{risk_schema()}.{CHANGES_TABLE}"
     run = pd.DataFrame(
         [
             {
@@ -210,26 +249,9 @@ def apply_sync(
         ]
     )
     with warehouse.session() as session, session.transaction():
-        # The first write takes the staging table's lock, so a concurrent sync waits here and
-        # then sees the other run's watermark row.
-        session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
-        landed = session.fetch_arrow(f"select count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}").to_pylist()[0]["n"]
-        if int(landed) != runs_applied:
-            raise StaleSyncError(
-                f"another sync run landed while the diff for {day} was computed ({runs_applied} -> {landed} runs):"
-                " nothing written; run it again"
-            )
+        lock_sync(session, seen, str(day))
         _check(session, guards)
-        if diff.changed:
-            # Numbered here, under the lock taken above: sync_seq grows in commit order.
-            last_seq = session.fetch_arrow(f"select max({SYNC_SEQ}) as n from {target}").to_pylist()[0]["n"]
-            upserts, decisions = with_sync_seq(diff, int(last_seq or 0))
-            session.append_arrow(risk_schema(), CHANGES_TABLE, to_arrow(upserts, SYNC_TABLE))  # same columns
-            session.execute(f"delete from {target} where sync_key in (select sync_key from {staged})")
-            session.execute(f"insert into {target} ({names}) select {names} from {staged}")
-            crash_point("sync.apply.after_upsert")
-            session.execute(f"delete from {risk_schema()}.{CHANGES_TABLE}")
-            session.append_arrow(risk_schema(), DECISIONS_TABLE, to_arrow(decisions, DECISIONS_TABLE))
+        upsert_changes(session, diff, seen.last_seq)  # numbered under the lock: sync_seq grows in commit order
         session.append_arrow(risk_schema(), SYNC_RUNS_TABLE, to_arrow(run, SYNC_RUNS_TABLE))
         for table, rows in also:
             session.append_arrow(risk_schema(), table, rows)

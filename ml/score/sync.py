@@ -12,6 +12,11 @@ gets the model's decision, except that for `HUMAN_LIFT_HOLD_DAYS` after a person
 account, a model `block` of it becomes `review`: a person decided against blocking it, so a
 person confirms a new block (and the model cannot re-block what a reviewer just lifted).
 
+A decision a near-real-time batch escalated (`source` `intraday`, ml/live/escalate.py) is the
+daily run's to reconcile: the run for its day (or a later one) replaces it with its own
+decision, the same or not (`source` becomes `daily`). The run for an earlier day (a late or
+catching-up run) leaves it alone unless it blocks: it rests on newer data than that day's.
+
 Accounts that leave the scored population (the feature mart holds accounts active in the last
 90 days) get a tombstone instead of vanishing: a pending `review` or a `none` becomes
 `removed`, a `block` stays `block` (flagged as a tombstone), and a tombstoned block that comes
@@ -25,11 +30,12 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from ml.score.schema import DECISIONS_COLUMNS, REASON_COLUMNS, SYNC_COLUMNS
+from ml.score.schema import DAILY, DECISIONS_COLUMNS, INTRADAY, REASON_COLUMNS, SOURCE_COLUMN, SYNC_COLUMNS
 
 # Band -> what the product should do.
 DECISION_OF_BAND = {"allow": "none", "review": "review", "block": "block"}
 TOMBSTONE = "removed"
+SEVERITY = {TOMBSTONE: 0, "none": 0, "review": 1, "block": 2}
 STICKY = "block"  # never lifted by the model, kept on a tombstone
 HUMAN_LIFT_HOLD_DAYS = 30
 # More tombstones than this share of the live rows in one day is a data problem (a partial
@@ -80,6 +86,14 @@ def _held_for_review(new: pd.DataFrame, lifts: pd.DataFrame, as_of_date: date) -
     return latest[latest.index.isin(blocked)]
 
 
+def _intraday_after(current: pd.DataFrame, as_of_date: date) -> pd.Series:
+    """Sync rows an intraday batch set from data of a day after `as_of_date`."""
+    if SOURCE_COLUMN not in current or current.empty:
+        return pd.Series(False, index=current.index)
+    since = pd.to_datetime(current["effective_from"])
+    return ((current[SOURCE_COLUMN] == INTRADAY) & (since > pd.Timestamp(as_of_date))).fillna(False).astype(bool)
+
+
 def diff_sync(
     current: pd.DataFrame,
     scores: pd.DataFrame,
@@ -108,16 +122,32 @@ def diff_sync(
         holding_lift = new.loc[is_held, "account_id"].map(held)
         new.loc[is_held, "change_reason"] = "model block held for review after " + holding_lift
 
-    live = current.loc[~current["is_tombstone"].astype(bool)]
+    # Intraday escalations on data newer than this day: not this run's to reconcile.
+    newer = _intraday_after(current, as_of_date)
+    live = current.loc[~current["is_tombstone"].astype(bool) & ~newer]
     previous = current.set_index("account_id")["decision"]
     merged = new.merge(
-        current[["account_id", "decision", "is_tombstone", "effective_from"]].rename(
-            columns={"decision": "current", "is_tombstone": "current_tombstone", "effective_from": "current_since"}
+        current.assign(current_newer=newer, **({} if SOURCE_COLUMN in current else {SOURCE_COLUMN: DAILY}))[
+            ["account_id", "decision", "is_tombstone", "effective_from", "current_newer", SOURCE_COLUMN]
+        ].rename(
+            columns={
+                "decision": "current",
+                "is_tombstone": "current_tombstone",
+                "effective_from": "current_since",
+                SOURCE_COLUMN: "current_source",
+            }
         ),
         on="account_id",
         how="left",
         validate="one_to_one",
     )
+    current_newer = merged["current_newer"].astype("boolean").fillna(False).astype(bool)
+    reconciled = (merged["current_source"] == INTRADAY) & ~current_newer
+    merged.loc[reconciled, "change_reason"] = (
+        merged.loc[reconciled, "change_reason"] + "; reconciles the intraday " + merged.loc[reconciled, "current"]
+    )
+    rank = merged["decision"].map(SEVERITY)
+    left_alone = current_newer & (rank <= merged["current"].map(SEVERITY))
     tombstoned = merged["current_tombstone"].astype("boolean").fillna(False).astype(bool)
     returned = tombstoned & (merged["current"] != STICKY)
     merged.loc[returned, "change_reason"] = RETURNED
@@ -132,8 +162,15 @@ def diff_sync(
         merged.loc[lifted, "change_reason"] = merged.loc[lifted, "account_id"].map(lifted_by)
     kept = would_lift & ~lifted  # the model asks to lift, no human did: the block stands
 
-    changed = ~kept & (
-        merged["current"].isna() | tombstoned | (merged["decision"] != merged["current"])  # NaN: new accounts
+    changed = (
+        ~kept
+        & ~left_alone
+        & (
+            merged["current"].isna()  # NaN: new accounts
+            | tombstoned
+            | (merged["decision"] != merged["current"])
+            | reconciled  # the same decision, now the daily run's
+        )
     )
     upserts = merged.loc[changed, ["account_id", "decision", *CARRIED, "change_reason"]].assign(
         is_tombstone=False, effective_from=as_of_date
@@ -167,7 +204,7 @@ def diff_sync(
     rows = pd.DataFrame.from_records(
         upserts.to_dict("records") + back_blocked.to_dict("records") + tombstones.to_dict("records"), columns=columns
     )
-    rows = rows.assign(sync_key=rows["account_id"], updated_at=now)
+    rows = rows.assign(sync_key=rows["account_id"], updated_at=now, **{SOURCE_COLUMN: DAILY})
     decisions = rows.assign(
         as_of_date=as_of_date, previous_decision=rows["account_id"].map(previous), decided_at=now, run_id=run_id
     )

@@ -81,11 +81,14 @@ restate_job = dg.define_asset_job(
 )
 
 # A near-real-time batch (landing_files_sensor launches it): new files -> staging/intermediate ->
-# the touched accounts' intraday vectors and scores. Publishes nothing; the warehouse pool
-# queues it behind (or ahead of) the daily run's warehouse steps.
+# the touched accounts' intraday vectors and scores -> escalations to `review` through the
+# intraday gate. The warehouse pool queues it behind (or ahead of) the daily run's warehouse
+# steps. Its steps run in the run's own process: a process per step would cost a Python start
+# and a load of the definitions each, seconds a micro-batch cannot spare.
 near_real_time_job = dg.define_asset_job(
     name="near_real_time",
     selection=dg.AssetSelection.assets(ingest_landing_files, vigil_dbt_models, intraday_scores),
-    description="Ingest new landing files, update staging and intermediate, and re-score the accounts they touched"
-    " (risk.intraday_scores).",
+    description="Ingest new landing files, update staging and intermediate, re-score the accounts they touched"
+    " (risk.intraday_scores) and escalate them to review in the enforcement sync when the batch passes its gate.",
+    executor_def=dg.in_process_executor,
 )

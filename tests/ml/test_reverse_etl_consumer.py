@@ -114,3 +114,16 @@ def test_a_batch_whose_cursor_another_consumer_moved_is_rolled_back(warehouse, p
 
     assert conn.execute("select count(*) from vigil_enforcement").fetchone()[0] == 0
     assert read_cursor(conn) == 7
+
+
+def test_a_product_table_made_before_a_column_existed_gets_it(warehouse, product):
+    conninfo, conn = product
+    # The product's table as an older Vigil made it: without `source`.
+    ensure_product_tables(conn)
+    conn.execute("alter table vigil_enforcement drop column source")
+    score_and_sync(warehouse, DAY, {"a": "review"}, NOW, seed=1)
+
+    sync_to_postgres(warehouse, conninfo)
+
+    (source,) = conn.execute("select source from vigil_enforcement where sync_key = 'a'").fetchone()
+    assert source == "daily"

@@ -41,7 +41,7 @@ def warehouse(request, tmp_path):
 def _sync_step(warehouse, day: date, scores: pd.DataFrame) -> None:
     state = store.read_sync(warehouse)
     diff = diff_sync(state.current, scores, day, NOW, "r")
-    store.apply_sync(warehouse, diff, day, len(scores), NOW, "r", state.runs_applied)
+    store.apply_sync(warehouse, diff, day, len(scores), NOW, "r", state)
 
 
 def _table(warehouse, sql: str) -> list[dict]:
@@ -122,8 +122,8 @@ def test_a_sync_computed_before_another_run_landed_writes_nothing(warehouse):
     _sync_step(warehouse, DAY1, _scores(DAY1, {"a": "allow", "b": "block"}))  # another run lands
     diff = diff_sync(stale.current, _scores(DAY2, {"a": "review", "b": "block"}), DAY2, NOW, "late")
 
-    with pytest.raises(RuntimeError, match="another sync run landed"):
-        store.apply_sync(warehouse, diff, DAY2, 2, NOW, "late", stale.runs_applied)
+    with pytest.raises(RuntimeError, match="the sync changed while the diff"):
+        store.apply_sync(warehouse, diff, DAY2, 2, NOW, "late", stale)
 
     assert _table(warehouse, "select count(*) as n from risk.enforcement_sync_runs") == [{"n": 1}]
     assert _table(warehouse, "select decision from risk.enforcement_sync where sync_key = 'a'") == [
@@ -157,9 +157,7 @@ def test_a_write_whose_guard_fails_inside_its_transaction_writes_nothing(warehou
     diff = diff_sync(state.current, _scores(DAY2, {"a": "block"}), DAY2, NOW, "r")
 
     with pytest.raises(store.GuardFailedError, match="does not own 2026-07-02"):
-        store.apply_sync(
-            warehouse, diff, DAY2, 1, NOW, "r", state.runs_applied, "r", guards=[leases.held_by(DAY2, "r")]
-        )
+        store.apply_sync(warehouse, diff, DAY2, 1, NOW, "r", state, "r", guards=[leases.held_by(DAY2, "r")])
     with pytest.raises(store.GuardFailedError):
         store.replace_scores(warehouse, DAY2, _scores(DAY2, {"a": "block"}), guards=[leases.held_by(DAY2, "r")])
 

@@ -1,6 +1,7 @@
 """sync_seq, the reverse-ETL cursor: numbered in commit order by apply_sync, on DuckDB and on
 the Snowflake emulator, whatever the clock of the worker that applied a change."""
 
+import dataclasses
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -59,8 +60,10 @@ def test_a_stale_diff_takes_no_number(warehouse):
     state = store.read_sync(warehouse)
     diff = diff_sync(state.current, store.read_scores(warehouse, day), day, NOW, "late")
 
-    with pytest.raises(RuntimeError, match="another sync run landed"):
-        store.apply_sync(warehouse, diff, day, 110, NOW, "late", state.runs_applied - 1)
+    with pytest.raises(RuntimeError, match="the sync changed while the diff"):
+        store.apply_sync(
+            warehouse, diff, day, 110, NOW, "late", dataclasses.replace(state, runs_applied=state.runs_applied - 1)
+        )
 
     assert _rows(warehouse, f"select max(sync_seq) as n from {risk_schema()}.enforcement_sync")[0]["n"] == 110
 

@@ -1,7 +1,7 @@
 """A near-real-time batch on the pipeline's warehouse: a takeover-like burst of logins lands,
 `near_real_time` ingests it, updates the tiles and appends intraday scores for exactly the
-accounts it touched (and their linked accounts), with the batch's cut-off and trigger file;
-nothing is published. A batch without new files scores nothing."""
+accounts it touched (and their linked accounts), with the batch's cut-off and trigger file,
+and publishes only escalations to `review`, through its gate. A batch without new files scores nothing."""
 
 import shutil
 from pathlib import Path
@@ -112,9 +112,27 @@ def test_the_intraday_vector_holds_the_new_logins(batch):
     assert intraday_new >= daily_new
 
 
-def test_a_batch_publishes_nothing(batch):
-    path, _, sync_before, _, _ = batch
-    assert _rows(path, "select * from risk.enforcement_sync order by account_id") == sync_before
+def test_a_batch_only_escalates_through_its_gate(batch):
+    path, _, sync_before, first, _ = batch
+    (publication, escalated) = _rows(
+        path, "select publication, escalated from risk.intraday_batches where batch_id = ?", [first.run_id]
+    )[0]
+    assert publication in ("published", "nothing to escalate"), publication
+    checks = _rows(path, "select check_name, passed from risk.publication_checks where run_id = ?", [first.run_id])
+    assert {"intraday.daily_current", "intraday.escalations_today"} <= {c[0] for c in checks}
+    assert all(c[1] for c in checks)
+    # What changed in the sync is exactly the batch's escalations: to review, from nothing above it.
+    before = {row[1]: row for row in sync_before}
+    after = {row[1]: row for row in _rows(path, "select * from risk.enforcement_sync order by account_id")}
+    changed = {account for account, row in after.items() if before.get(account) != row}
+    history = _rows(
+        path,
+        "select account_id, decision, coalesce(previous_decision, 'none'), source from risk.enforcement_decisions"
+        " where run_id = ?",
+        [first.run_id],
+    )
+    assert changed == {h[0] for h in history} and len(history) == escalated
+    assert all(h[1] == "review" and h[2] in ("none", "removed") and h[3] == "intraday" for h in history)
 
 
 def test_a_batch_without_new_files_scores_nothing(batch):

@@ -1,6 +1,7 @@
 """The near-real-time batch's own step: re-score the accounts the run's new data touched
-(ml/live/batch.py). It runs after `ingest_landing_files` and `vigil_dbt_models` in
-`near_real_time_job`, which `landing_files_sensor` launches."""
+(ml/live/batch.py) and escalate them through the intraday gate (ml/live/escalate.py). It runs
+after `ingest_landing_files` and `vigil_dbt_models` in `near_real_time_job`, which
+`landing_files_sensor` launches."""
 
 import os
 import time
@@ -10,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from ml.live import batch as live
+from ml.live import escalate
 from ml.registry import UngatedChampionError
 from ml.score.schema import INTRADAY_SCORES_TABLE, RISK_SCHEMA
 from ml.warehouse import Role
@@ -20,6 +22,7 @@ from orchestration.defs.scoring.assets import _now, feature_version
 from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 
 INTRADAY_KEY = dg.AssetKey([RISK_SCHEMA, INTRADAY_SCORES_TABLE])
+GATE_CHECK = "intraday_gate"
 
 
 class IntradayConfig(dg.Config):
@@ -35,7 +38,18 @@ class IntradayConfig(dg.Config):
     kinds={"python", "dbt"},
     deps=[ingest_landing_files, vigil_dbt_models],
     pool=WAREHOUSE_POOL,
-    description="Intraday scores of the accounts a near-real-time batch touched (appended per batch).",
+    description=(
+        "Intraday scores of the accounts a near-real-time batch touched (appended per batch), and their"
+        " escalations to `review` in the enforcement sync when the batch passes its gate."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            GATE_CHECK,
+            asset=INTRADAY_KEY,
+            blocking=False,
+            description="The batch passed the intraday gate (ml/live/escalate.py): its escalations were published.",
+        )
+    ],
 )
 def intraday_scores(
     context: dg.AssetExecutionContext,
@@ -56,11 +70,15 @@ def intraday_scores(
     # Planning reads the change log and links (intermediate), which only dbt's role may read.
     with warehouse.get(role=Role.TRANSFORMER).session() as session:
         trigger_files = live.files_loaded_by(session, run_id)
+        batch_input = escalate.read_batch_input(session, run_id)
         batch = live.plan_batch(session, run_id, day)
     if not batch.accounts:
         context.log.info(f"no account touched since {batch.since}: nothing to re-score")
         live.record_batch(wh, batch, live.no_scores(), trigger_files, _now())
-        return dg.MaterializeResult(metadata={"accounts_touched": 0, "since": str(batch.since)})
+        return dg.MaterializeResult(
+            metadata={"accounts_touched": 0, "since": str(batch.since)},
+            check_results=[dg.AssetCheckResult(check_name=GATE_CHECK, passed=True, metadata={"escalated": 0})],
+        )
     with wh.session() as session:
         live.write_batch_accounts(session, batch)
     started = time.perf_counter()
@@ -85,7 +103,9 @@ def intraday_scores(
         run_id=run_id,
         trigger_files=trigger_files,
     )
-    live.record_batch(wh, batch, scores, trigger_files, _now())
+    escalation = live.record_and_escalate(wh, batch, scores, trigger_files, batch_input, _now)
+    for refused in escalation.refused:
+        context.log.warning(f"intraday gate refused batch {batch.batch_id}: {refused.check}: {refused.detail}")
     if len(scores) < len(batch.accounts):
         context.log.warning(
             f"{len(batch.accounts) - len(scores)} of {len(batch.accounts)} touched accounts have no vector on"
@@ -105,5 +125,16 @@ def intraday_scores(
             "scoring_seconds": round(time.perf_counter() - started, 2),
             "model": f"{champion.name} v{champion.version}",
             **{f"{band}_rows": int(n) for band, n in bands.items()},
-        }
+            "escalated": escalation.diff.changed if not escalation.refused else 0,
+            "publication": escalation.publication[:1000],
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=GATE_CHECK,
+                passed=not escalation.refused,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=escalation.publication[:1000],
+                metadata={"escalated": escalation.diff.changed if not escalation.refused else 0},
+            )
+        ],
     )

@@ -32,7 +32,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -149,7 +149,9 @@ def _runs(root: Path) -> list:
         return list(instance.get_run_records(dg.RunsFilter(job_name=JOB)))
 
 
-def wait_idle(root: Path, last_landed: datetime | None, timeout: float) -> None:
+def wait_idle(
+    root: Path, last_landed: datetime | None, timeout: float, on_poll: Callable[[], None] = lambda: None
+) -> None:
     """Until a near-real-time run created after the last file landed has finished, and no run
     is queued or running (or `timeout`): every replayed file has then been ingested."""
     from orchestration.defs.live.sensors import IN_FLIGHT
@@ -162,6 +164,7 @@ def wait_idle(root: Path, last_landed: datetime | None, timeout: float) -> None:
         after = [r for r in runs if r.create_timestamp.astimezone(UTC).replace(tzinfo=None) > last_landed]
         if after and not [r for r in runs if r.dagster_run.status in IN_FLIGHT]:
             return
+        on_poll()
         time.sleep(3)
     print(f"near-real-time runs still in flight after {timeout:.0f} s", file=sys.stderr)
 
@@ -348,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.watch and time.monotonic() - shown >= args.every:
                 _print_finished(run, files, seen)
                 shown = time.monotonic()
-        wait_idle(run, files[-1].landed_at if files else None, timeout=900)
+        progress = (lambda: _print_finished(run, files, seen)) if args.watch else (lambda: None)
+        wait_idle(run, files[-1].landed_at if files else None, timeout=900, on_poll=progress)
     except KeyboardInterrupt:
         print("stopped")
     finally:

@@ -7,12 +7,13 @@ models brought up to date:
 2. their feature vectors as of the day (`fct_account_features_intraday`, the daily mart's SQL,
    run by the caller through dbt with `intraday_dbt_vars`);
 3. their scores with the verified champion (`score_batch`), appended to `risk.intraday_scores`
-   with the batch, its cut-off and the files that triggered it.
-
+   with the batch, its cut-off and the files that triggered it;
 4. their escalations (`ml.live.escalate`): through the batch's own gate into the enforcement
-   sync, recorded with the batch in one transaction (`record_batch`); the daily run remains
-   the system of record and reconciles them. Roles (Snowflake): planning reads intermediate, ingest and risk (the
-transformer's grants); writing the batch's accounts and scores is the scorer's.
+   sync, recorded with the batch in one transaction (`record_batch`). The daily run remains
+   the system of record and reconciles them.
+
+Roles (Snowflake): planning reads intermediate, ingest and risk (the transformer's grants);
+writing the batch's accounts, scores and escalations is the scorer's.
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ class SyncState:
     current: pd.DataFrame  # the sync table's rows
     last_day: date | None  # the watermark: the last as-of day applied (None before the first)
     runs_applied: int  # sync runs so far: apply_sync refuses if another run landed in between
-    last_seq: int = 0  # the newest sync_seq: ... or if an intraday batch escalated in between
+    last_seq: int = 0  # the newest sync_seq: apply_sync also refuses if an intraday batch escalated
 
 
 def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
@@ -228,12 +228,12 @@ def apply_sync(
     """Stage the changed rows, upsert them into the sync table, append their history and the
     watermark: all or nothing.
 
-    `seen` is what `read_sync` saw when the diff was computed: if
-    another sync run or an intraday escalation has landed since, the diff is stale and nothing
-    is written (StaleSyncError). `guards` (the publication gate's: this run owns the day, its
-    scores are unchanged, the watermark has not passed the day) are checked after taking the
-    lock, inside the transaction; `also` are more (risk table, rows) appends that commit with
-    it (e.g. the override that allowed it).
+    `seen` is what `read_sync` saw when the diff was computed: if another sync run or an
+    intraday escalation has landed since, the diff is stale and nothing is written
+    (StaleSyncError). `guards` (the publication gate's: this run owns the day, its scores are
+    unchanged, the watermark has not passed the day) are checked after taking the lock, inside
+    the transaction; `also` are more (risk table, rows) appends that commit with it (e.g. the
+    override that allowed it).
     """
     run = pd.DataFrame(
         [

@@ -263,6 +263,55 @@ def measure(root: Path, files: list[ReplayedFile]) -> dict:
     }
 
 
+def launch_daily(root: Path) -> str:
+    """Submit the `daily` job (queued, launched by the daemon) for the first replayed day, as the
+    02:00 schedule would the morning after it."""
+    day = json.loads((root.parent / "base" / "prepared.json").read_text())["cut"][:10]
+    _dagster(root, "job", "launch", "-j", "daily", "--tags", json.dumps({"dagster/partition": day}))
+    print(f"launched the daily run of {day}")
+    return day
+
+
+def daily_effect(root: Path, files: list[ReplayedFile]) -> dict:
+    """Latency of the files that landed while the daily run was running, against the others."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
+    with dg.DagsterInstance.get() as instance:
+        (record,) = instance.get_run_records(dg.RunsFilter(job_name="daily"), limit=1)
+    start = datetime.fromtimestamp(record.start_time, UTC).replace(tzinfo=None)
+    end = datetime.fromtimestamp(record.end_time, UTC).replace(tzinfo=None)
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        committed = dict(
+            con.execute(
+                "select l.file_path, b.finished_at from ingest.file_ledger as l"
+                " inner join risk.intraday_batches as b on b.batch_id = l.run_id"
+            ).fetchall()
+        )
+        reconciled = con.execute(
+            "select count(*) from risk.enforcement_decisions where change_reason like '%reconciles the intraday%'"
+        ).fetchone()[0]
+    during = [
+        (committed[f.path] - f.landed_at).total_seconds()
+        for f in files
+        if f.path in committed and start <= f.landed_at <= end
+    ]
+    other = [
+        (committed[f.path] - f.landed_at).total_seconds()
+        for f in files
+        if f.path in committed and not start <= f.landed_at <= end
+    ]
+    return {
+        "status": record.dagster_run.status.value,
+        "seconds": round(record.end_time - record.start_time, 1),
+        "files_landed_during": len(during),
+        "latency_during_p50_s": _percentile(during, 0.5),
+        "latency_during_max_s": max(during, default=None),
+        "latency_other_p50_s": _percentile(other, 0.5),
+        "intraday_rows_reconciled": reconciled,
+    }
+
+
 def score_days(root: Path, first: str, last: str) -> None:
     """What the daily runs would have done for the replayed days `first`..`last`: their feature
     days and scores (the `features_daily` and `score` jobs, in a subprocess on `root`)."""
@@ -327,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch", action="store_true", help="make live: print each batch as it finishes, no report")
     parser.add_argument("--prepare-only", action="store_true", help="build the base state and stop")
     parser.add_argument(
+        "--daily-at",
+        type=float,
+        default=None,
+        help="minutes into the replay: launch the `daily` job for the first replayed day (its latency effect)",
+    )
+    parser.add_argument(
         "--ui-port", type=int, default=None, help="also serve the Dagster UI (dagster dev) on this port"
     )
     args = parser.parse_args(argv)
@@ -344,10 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     seen: set[str] = set()
     shown = 0.0
+    daily_day = None
     try:
         print(f"replaying {args.rate:g} events/s into {run / 'landing'}; Dagster home {run / 'dagster_home'}")
         for landed in replay(run / "queue", run / "landing", args.rate, args.every, args.minutes * 60 or None):
             files.append(landed)
+            if args.daily_at is not None and daily_day is None and time.monotonic() - began >= args.daily_at * 60:
+                daily_day = launch_daily(run)
             if args.watch and time.monotonic() - shown >= args.every:
                 _print_finished(run, files, seen)
                 shown = time.monotonic()
@@ -373,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         "replay_s": round(replayed_s, 1),
         "prepared": json.loads((base / "prepared.json").read_text()),
         **measure(run, files),
+        "daily_run": daily_effect(run, files) if daily_day else None,
         "scored_days": days,
         "score_shift": score_shift(run),
     }

@@ -116,16 +116,6 @@ def touched_accounts(session: WarehouseSession, since: datetime, day: date) -> l
     return [str(a) for a in rows.column("account_id").to_pylist()]
 
 
-def files_loaded_by(session: WarehouseSession, run_id: str) -> list[str]:
-    """The landing files a run loaded (the ledger): what triggered its batch."""
-    rows = session.fetch_arrow(
-        f"select file_path from {settings.ingest_schema()}.{LEDGER_TABLE}"
-        " where run_id = ? and status = 'loaded' order by file_path",
-        [run_id],
-    )
-    return [str(path) for path in rows.column("file_path").to_pylist()]
-
-
 def plan_batch(session: WarehouseSession, run_id: str, day: date | None = None) -> Batch:
     """The batch's accounts: those the change log logged since the last batch's cut-off (for
     the first batch ever: since the newest entry older than this run's first load), as of
@@ -221,6 +211,9 @@ def record_batch(
     (store.StaleSyncError): decide again."""
     if len(scores) and set(scores["batch_id"]) != {batch.batch_id}:
         raise ValueError(f"scores of other batches than {batch.batch_id}: {sorted(set(scores['batch_id']))[:5]}")
+    outside = set(scores["account_id"]) - set(batch.accounts)
+    if outside:  # the escalation read the sync rows of the batch's accounts only
+        raise ValueError(f"batch {batch.batch_id} scores accounts it did not plan: {sorted(outside)[:5]}")
     if len(scores) and set(scores["features_ingested_through"]) != {batch.cut_off}:
         # The change log moved between planning and the vectors: they reflect other data.
         raise ValueError(

@@ -76,7 +76,7 @@ class IntradayLimits:
     """How many intraday escalations a day may publish: `cap_factor` times the median number of
     new `review`/`block` decisions of the daily runs of the `baseline_days` days before, and at
     least `min_daily_cap` (a quiet baseline must not stop a real attack: the demo's daily runs
-    make 30 to 45 such decisions a day)."""
+    make 12 to 28 such decisions a day, after the first applied day's 240)."""
 
     min_daily_cap: int = 50
     cap_factor: float = 4.0
@@ -90,10 +90,11 @@ class IntradayLimits:
 @dataclass(frozen=True)
 class BatchInput:
     """What the batch's run loaded (the ingest ledger): per table (rows loaded, quarantined),
-    and the files it rejected with why."""
+    the files it rejected with why, and the files it loaded (what triggered the batch)."""
 
     tables: Mapping[str, tuple[int, int]]
     rejected: Sequence[tuple[str, str]] = ()
+    loaded: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ def read_batch_input(session: WarehouseSession, run_id: str) -> BatchInput:
                 quarantined + int(row["rows_quarantined"] or 0),
             )
     rejected = [(str(r["file_path"]), str(r["reason"])) for r in rows if r["status"] == "rejected"]
-    return BatchInput(tables, rejected)
+    loaded = sorted(str(r["file_path"]) for r in rows if r["status"] == "loaded")
+    return BatchInput(tables, rejected, loaded)
 
 
 def read_gate_state(session: WarehouseSession, day: date, limits: IntradayLimits) -> GateState:
@@ -282,7 +284,7 @@ def decide(
     `ml.live.batch.record_batch`, which refuses (StaleSyncError) if the sync moved meanwhile."""
     limits, thresholds = limits or IntradayLimits(), thresholds or PublicationThresholds()
     with warehouse.session() as session:
-        seen = store.read_sync(session)
+        seen = store.read_sync(session, batch_id)  # the batch's accounts' rows only
         state = read_gate_state(session, batch_day, limits)
     diff = escalation_diff(seen.current, scores, batch_day, now(), batch_id)
     checks = batch_checks(scores, diff, batch_day, state, batch_input, limits, thresholds)

@@ -22,6 +22,7 @@ from ml.faults import crash_point
 from ml.score.feature_rows import feature_frame
 from ml.score.schema import (
     DECISIONS_TABLE,
+    INTRADAY_ACCOUNTS_TABLE,
     SCORES_TABLE,
     SYNC_RUNS_TABLE,
     SYNC_SEQ_COLUMN,
@@ -165,9 +166,18 @@ class SyncState:
     last_seq: int = 0  # the newest sync_seq: apply_sync also refuses if an intraday batch escalated
 
 
-def read_sync(source: Warehouse | WarehouseSession) -> SyncState:
+def read_sync(source: Warehouse | WarehouseSession, batch_id: str | None = None) -> SyncState:
+    """The sync table and its marks; with `batch_id`, only the rows of that near-real-time
+    batch's accounts (`risk.intraday_batch_accounts`): a batch needs those, not the whole table."""
     with session_of(source) as session:
-        current = session.fetch_arrow(f"select * from {risk_schema()}.{SYNC_TABLE}").to_pandas()
+        sql, params = f"select * from {risk_schema()}.{SYNC_TABLE}", []
+        if batch_id is not None:
+            sql += (
+                f" where account_id in (select account_id from {risk_schema()}.{INTRADAY_ACCOUNTS_TABLE}"
+                " where batch_id = ?)"
+            )
+            params = [batch_id]
+        current = session.fetch_arrow(sql, params).to_pandas()
         runs = session.fetch_arrow(
             f"select max(as_of_date) as last_day, count(*) as n from {risk_schema()}.{SYNC_RUNS_TABLE}"
         ).to_pylist()[0]

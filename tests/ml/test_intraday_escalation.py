@@ -158,8 +158,12 @@ def warehouse(vigil_env, tmp_path):
     return wh
 
 
-def _batch(batch_id: str, accounts) -> live.Batch:
-    return live.Batch(batch_id, DAY, datetime(2026, 9, 2, 13), CUT_OFF, tuple(accounts))
+def _batch(wh, batch_id: str, accounts) -> live.Batch:
+    """A planned batch, its accounts written as the asset writes them before dbt runs."""
+    batch = live.Batch(batch_id, DAY, datetime(2026, 9, 2, 13), CUT_OFF, tuple(accounts))
+    with wh.session() as session:
+        live.write_batch_accounts(session, batch)
+    return batch
 
 
 def _rows(wh, sql, params=()):
@@ -169,10 +173,12 @@ def _rows(wh, sql, params=()):
 
 def test_a_passing_batch_escalates_in_the_sync_with_its_history_and_its_record(warehouse):
     before = sync_table(warehouse)
-    scores = _intraday({"a": "block", "b": "review", "c": "allow"})
+    scores = _intraday({"a": "block", "b": "review"})
+    batch = _batch(warehouse, "b1", "ab")  # c's sync row is not the batch's: not read
 
-    escalation = live.record_and_escalate(warehouse, _batch("b1", "abc"), scores, ["logins/x.csv"], CLEAN, lambda: NOW)
+    escalation = live.record_and_escalate(warehouse, batch, scores, ["logins/x.csv"], CLEAN, lambda: NOW)
 
+    assert sorted(escalation.seen.current["account_id"]) == ["a", "b"]
     assert escalation.publication == "published" and escalation.diff.changed == 1
     after = sync_table(warehouse).set_index("account_id")
     assert after.loc["a", ["decision", "source"]].tolist() == ["review", INTRADAY]
@@ -189,12 +195,26 @@ def test_a_passing_batch_escalates_in_the_sync_with_its_history_and_its_record(w
     assert len(checks) >= 6 and all(c["passed"] for c in checks)
 
 
+def test_scores_of_an_account_the_batch_did_not_plan_are_refused(warehouse):
+    with pytest.raises(ValueError, match="did not plan"):
+        live.record_and_escalate(
+            warehouse, _batch(warehouse, "b1", "a"), _intraday({"a": "allow", "c": "review"}), [], CLEAN, lambda: NOW
+        )
+    assert _rows(warehouse, "select count(*) as n from risk.intraday_batches") == [{"n": 0}]
+
+
 def test_a_refused_batch_records_its_scores_and_why_and_publishes_nothing(warehouse):
     before = sync_table(warehouse)
     limits = IntradayLimits(min_daily_cap=0, cap_factor=0)
 
     escalation = live.record_and_escalate(
-        warehouse, _batch("b1", "a"), _intraday({"a": "review"}), ["logins/x.csv"], CLEAN, lambda: NOW, limits
+        warehouse,
+        _batch(warehouse, "b1", "a"),
+        _intraday({"a": "review"}),
+        ["logins/x.csv"],
+        CLEAN,
+        lambda: NOW,
+        limits,
     )
 
     assert escalation.publication.startswith("refused: intraday.escalations_today: 1 escalations in this batch")
@@ -207,13 +227,13 @@ def test_a_refused_batch_records_its_scores_and_why_and_publishes_nothing(wareho
 
 
 def test_a_daily_sync_landing_between_decision_and_record_makes_the_batch_decide_again(warehouse):
-    scores = _intraday({"a": "review", "c": "review"})
+    scores, batch = _intraday({"a": "review", "c": "review"}), _batch(warehouse, "b1", "ac")
     stale = escalate.decide(warehouse, DAY, "b1", scores, CLEAN, lambda: NOW)
     score_and_sync(warehouse, DAY, {"a": "allow", "b": "review", "c": "review"}, NOW, seed=2)  # the daily lands
 
     with pytest.raises(store.StaleSyncError):
-        live.record_batch(warehouse, _batch("b1", "ac"), scores, [], NOW, stale)
+        live.record_batch(warehouse, batch, scores, [], NOW, stale)
     assert _rows(warehouse, "select count(*) as n from risk.intraday_batches") == [{"n": 0}]
 
-    escalation = live.record_and_escalate(warehouse, _batch("b1", "ac"), scores, [], CLEAN, lambda: NOW)
+    escalation = live.record_and_escalate(warehouse, batch, scores, [], CLEAN, lambda: NOW)
     assert sorted(escalation.diff.upserts["account_id"]) == ["a"]  # c is already in review

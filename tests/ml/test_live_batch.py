@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.live import batch as live
+from ml.live import escalate
 from ml.score.schema import INTRADAY_SCORES_COLUMNS
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
 
@@ -37,9 +38,9 @@ def warehouse(vigil_env, tmp_path):
         )
         con.execute(
             "create table ingest.file_ledger as select * from (values"
-            " ('logins/x.csv', 'loaded', timestamp '2026-08-31 12:00:00', 'run-1'),"
-            " ('orders/y.csv', 'rejected', timestamp '2026-08-31 12:00:00', 'run-1'))"
-            " as t(file_path, status, ingested_at, run_id)"
+            " ('logins/x.csv', 'logins', 'loaded', timestamp '2026-08-31 12:00:00', 'run-1', null, 40, 2),"
+            " ('orders/y.csv', 'orders', 'rejected', timestamp '2026-08-31 12:00:00', 'run-1', 'bad header', 0, 0))"
+            " as t(file_path, table_name, status, ingested_at, run_id, reason, rows_loaded, rows_quarantined)"
         )
     warehouse = DuckDBWarehouse(path)
     with warehouse.session() as session:
@@ -59,7 +60,9 @@ def test_the_first_batch_starts_after_the_newest_change_before_its_run_and_takes
         planned = live.plan_batch(session, "run-1")
         assert (planned.since, planned.cut_off, planned.as_of_date) == (BEFORE, FIRST_LOAD, DAY)
         assert planned.accounts == ("a", "b", "linked")
-        assert live.files_loaded_by(session, "run-1") == ["logins/x.csv"]
+        loaded = escalate.read_batch_input(session, "run-1")
+        assert (list(loaded.loaded), dict(loaded.tables)) == (["logins/x.csv"], {"logins": (40, 2)})
+        assert list(loaded.rejected) == [("orders/y.csv", "bad header")]
         # A run that loaded nothing has nothing to re-score: its batch starts from the mark.
         empty = live.plan_batch(session, "run-2")
         assert (empty.accounts, empty.since, empty.cut_off) == ((), FIRST_LOAD, FIRST_LOAD)

@@ -69,8 +69,8 @@ def intraday_scores(
     day = date.fromisoformat(config.as_of_date) if config.as_of_date else None
     # Planning reads the change log and links (intermediate), which only dbt's role may read.
     with warehouse.get(role=Role.TRANSFORMER).session() as session:
-        trigger_files = live.files_loaded_by(session, run_id)
-        batch_input = escalate.read_batch_input(session, run_id)
+        batch_input = escalate.read_batch_input(session, run_id)  # the ledger: the batch's files
+        trigger_files = batch_input.loaded
         batch = live.plan_batch(session, run_id, day)
     if not batch.accounts:
         context.log.info(f"no account touched since {batch.since}: nothing to re-score")

@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from ml import settings
 from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
+from orchestration.defs.dbt.invocation import VigilDbtCliResource
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ingestion.assets import (
     ingest_landing_files,
@@ -64,7 +64,7 @@ defs = dg.Definitions(
     resources={
         "mlflow": MlflowResource(),
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),
-        "dbt": DbtCliResource(project_dir=vigil_dbt_project, dbt_executable=_dbt_executable()),
+        "dbt": VigilDbtCliResource(project_dir=vigil_dbt_project, dbt_executable=_dbt_executable()),
     },
     # One process for all steps of a run: a DuckDB file takes a single writer at a time.
     executor=dg.in_process_executor,

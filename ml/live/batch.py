@@ -49,7 +49,7 @@ from ml.warehouse import Warehouse, WarehouseSession
 
 INTRADAY_MODEL = "fct_account_features_intraday"
 BATCH_COLUMNS = ("batch_id", "features_ingested_through")
-_BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the dbt model accepts
+_BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # a Dagster run id is; reasons and checks cite it
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Batch:
 
 
 def batch_id_for(run_id: str) -> str:
-    """The batch of a run: its id, checked against what the dbt model accepts."""
+    """The batch of a run: its id, checked to be a plain token (it is cited in change reasons)."""
     if not _BATCH_ID.fullmatch(run_id):
         raise ValueError(f"not a usable batch id: {run_id!r}")
     return run_id
@@ -157,10 +157,11 @@ def write_batch_accounts(session: WarehouseSession, batch: Batch) -> None:
 
 
 def intraday_dbt_vars(batch: Batch) -> str:
-    """`--vars` of the dbt run that computes the batch's vectors."""
+    """`--vars` of the dbt run that computes the batch's vectors. The batch id is not among
+    them (the model reads it from the accounts table): vars that change once a day let dbt
+    reuse its saved parse (orchestration/defs/dbt/invocation.py)."""
     return json.dumps(
         {
-            "intraday_batch_id": batch.batch_id,
             "feature_accounts": f"{risk_schema()}.{INTRADAY_ACCOUNTS_TABLE}",
             "min_date": batch.as_of_date.isoformat(),
             "max_date": batch.as_of_date.isoformat(),

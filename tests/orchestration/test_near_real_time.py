@@ -147,3 +147,28 @@ def test_a_batch_without_new_files_scores_nothing(batch):
     assert [b[0] for b in batches] == [first.run_id, again.run_id]
     assert batches[1][1] == batches[0][2] and batches[1][3:] == (0, 0)
     assert batches[0][3] >= batches[0][4] > 0
+
+
+def _dbt_folders(run_id: str, name: str) -> list[Path]:
+    from orchestration.defs.dbt.project import DBT_PROJECT_DIR
+
+    return sorted((DBT_PROJECT_DIR / "target").glob(f"{name}-{run_id[:7]}-*"))
+
+
+def test_a_batch_runs_dbt_on_a_warm_parse_without_unit_tests(batch):
+    import json
+
+    _, _, _, first, again = batch
+    (models_first,), (models_again,) = (
+        _dbt_folders(first.run_id, "vigil_dbt_models"),
+        _dbt_folders(again.run_id, "vigil_dbt_models"),
+    )
+    assert len(_dbt_folders(first.run_id, "intraday_features")) == 1
+    # The second batch's build starts from the parse the first one saved (same profile, same
+    # vars): dbt does not parse the project again.
+    assert "Unable to do partial parsing" not in (models_again / "dbt.log").read_text()
+    for folder in (models_first, models_again):
+        results = json.loads((folder / "run_results.json").read_text())["results"]
+        kinds = {r["unique_id"].split(".")[0] for r in results}
+        assert "test" in kinds and "model" in kinds
+        assert "unit_test" not in kinds

@@ -15,19 +15,16 @@
     tile reflects it. An event counts once it was ingested by then, on the day it became
     knowable, as in the daily mart.
 
-    One run computes one batch: vars `intraday_batch_id`, `feature_accounts` (a relation with
-    account_id) and `min_date` = `max_date` (the as-of day). Without `intraday_batch_id` the
-    run adds nothing. Every batch's rows are kept (appended): a decision taken on them can be
-    explained from the exact vector scored.
+    One run computes one batch: var `feature_accounts` (a relation with `batch_id` and
+    `account_id`, the batch's accounts) and vars `min_date` = `max_date` (the as-of day). Each
+    row takes its batch id from that relation, so the vars stay the same all day and dbt's
+    saved parse serves every batch of the day. Without `feature_accounts` the run adds
+    nothing. Every batch's rows are kept (appended): a decision taken on them can be explained
+    from the exact vector scored.
 -#}
-{%- set batch_id = var('intraday_batch_id', none) %}
-{%- if batch_id is not none %}
-    {%- if not modules.re.fullmatch('[A-Za-z0-9_.:-]{1,128}', batch_id | string) -%}
-        {{ exceptions.raise_compiler_error("var intraday_batch_id: letters, digits and _.:- only (1 to 128), got " ~ batch_id) }}
-    {%- endif -%}
-    {%- if not var('feature_accounts', none) or not var('min_date', none) or var('min_date') != var('max_date', none) -%}
-        {{ exceptions.raise_compiler_error("an intraday batch needs vars feature_accounts and min_date = max_date (one as-of day)") }}
-    {%- endif -%}
+{%- set batch_accounts = var('feature_accounts', none) %}
+{%- if batch_accounts and (not var('min_date', none) or var('min_date') != var('max_date', none)) -%}
+    {{ exceptions.raise_compiler_error("an intraday batch needs vars feature_accounts and min_date = max_date (one as-of day)") }}
 {%- endif %}
 with
 
@@ -37,14 +34,29 @@ features as (
 
 ),
 
+{%- if batch_accounts %}
+
+batch_accounts as (
+
+    select batch_id, account_id from {{ batch_accounts }}
+
+),
+{%- endif %}
+
 final as (
 
     select
-        cast({{ "'" ~ batch_id ~ "'" if batch_id is not none else 'null' }} as {{ dbt.type_string() }}) as batch_id,
+        {%- if batch_accounts %}
+        cast(batch_accounts.batch_id as {{ dbt.type_string() }}) as batch_id,
+        {%- else %}
+        cast(null as {{ dbt.type_string() }}) as batch_id,
+        {%- endif %}
         {{ change_log_ingested_through() }} as features_ingested_through,
         features.*
     from features
-    {%- if batch_id is none %}
+    {%- if batch_accounts %}
+    inner join batch_accounts on batch_accounts.account_id = features.account_id
+    {%- else %}
     where false
     {%- endif %}
 

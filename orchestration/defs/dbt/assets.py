@@ -14,6 +14,7 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.defs.dbt.invocation import dbt_command
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
@@ -36,9 +37,15 @@ class DbtModelsConfig(dg.Config):
     full_refresh: bool = False
 
 
-def models_build_args(full_refresh: bool = False) -> list[str]:
+# dbt's unit tests check the models' SQL on fixed inputs, not the data: CI and the daily run run
+# them; a run tagged with this (the near-real-time job's runs) leaves them out, seconds a batch.
+SKIP_UNIT_TESTS_TAG = {"vigil/dbt_unit_tests": "skip"}
+
+
+def models_build_args(full_refresh: bool = False, unit_tests: bool = True) -> list[str]:
     """`dbt build` for the staging and intermediate models, incremental unless asked."""
-    return ["build", "--full-refresh"] if full_refresh else ["build"]
+    args = ["build", "--full-refresh"] if full_refresh else ["build"]
+    return args if unit_tests else [*args, "--exclude-resource-type", "unit_test"]
 
 
 def feature_build_args(start_day: str, end_day: str) -> list[str]:
@@ -46,10 +53,16 @@ def feature_build_args(start_day: str, end_day: str) -> list[str]:
     return ["build", "--vars", json.dumps({"min_date": start_day, "max_date": end_day})]
 
 
+def _tagged(context: dg.AssetExecutionContext, tag: dict[str, str]) -> bool:
+    return all(context.run.tags.get(key) == value for key, value in tag.items())
+
+
 def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
     # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
     os.environ.update(warehouse.dbt_env())
-    yield from dbt.cli(args, context=context).stream()
+    name = context.op_execution_context.op.name
+    with dbt_command(dbt, args, name=name, run_id=context.run.run_id, context=context) as invocation:
+        yield from invocation.stream()
 
 
 @dbt_assets(
@@ -62,7 +75,8 @@ def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareho
 def vigil_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtModelsConfig
 ):
-    yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh))
+    unit_tests = not _tagged(context, SKIP_UNIT_TESTS_TAG)
+    yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh, unit_tests))
 
 
 @dbt_assets(

@@ -16,6 +16,7 @@ from ml.registry import UngatedChampionError
 from ml.score.schema import INTRADAY_SCORES_TABLE, RISK_SCHEMA
 from ml.warehouse import Role
 from orchestration.defs.dbt.assets import vigil_dbt_models
+from orchestration.defs.dbt.invocation import dbt_command
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ingestion.assets import ingest_landing_files
 from orchestration.defs.scoring.assets import _now, feature_version
@@ -84,10 +85,10 @@ def intraday_scores(
     started = time.perf_counter()
     # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
     os.environ.update(warehouse.dbt_env())
-    dbt.cli(
-        ["run", "--select", live.INTRADAY_MODEL, "--vars", live.intraday_dbt_vars(batch)],
-        manifest=vigil_dbt_project.manifest_path,
-    ).wait()
+    args = ["run", "--select", live.INTRADAY_MODEL, "--vars", live.intraday_dbt_vars(batch)]
+    manifest = vigil_dbt_project.manifest_path
+    with dbt_command(dbt, args, name="intraday_features", run_id=run_id, manifest=manifest) as command:
+        command.wait()
     features_seconds = time.perf_counter() - started
     with wh.session() as session:  # the scorer reads marts
         features = live.read_batch_features(session, batch.batch_id)

@@ -155,7 +155,8 @@ def discover_landing_files(landing_dir: Path) -> list[LandingFile]:
 
 
 def _settle(files: list[LandingFile], options: IngestOptions) -> tuple[list[LandingFile], list[DeferredFile]]:
-    """Files unchanged for `settle_seconds`; waits at most that long once, defers the rest.
+    """Files unchanged for `settle_seconds`; waits at most that long once (unless
+    `wait_for_recent` is off), defers the rest.
 
     A file modified within the interval may be an upload in flight: it is looked at again after
     the wait and deferred (no ledger row, so nothing is decided about it) if it changed or is
@@ -170,10 +171,11 @@ def _settle(files: list[LandingFile], options: IngestOptions) -> tuple[list[Land
     waiting = [f for f in files if recent(f, now)]
     if not waiting:
         return files, []
-    wait = min(settle, max(settle - (now - f.mtime_ns / 1e9) for f in waiting))
-    log.info("%d landing file(s) modified in the last %.0fs: waiting %.1fs for them", len(waiting), settle, wait)
-    options.sleep(max(wait, 0.0))
-    now = options.clock()
+    if options.wait_for_recent:
+        wait = min(settle, max(settle - (now - f.mtime_ns / 1e9) for f in waiting))
+        log.info("%d landing file(s) modified in the last %.0fs: waiting %.1fs for them", len(waiting), settle, wait)
+        options.sleep(max(wait, 0.0))
+        now = options.clock()
     waiting_paths = {f.relative_path for f in waiting}
     ready = [f for f in files if f.relative_path not in waiting_paths]
     deferred = []

@@ -20,6 +20,10 @@ class IngestOptions:
     max_file_bytes: int = settings.DEFAULT_INGEST_MAX_FILE_BYTES
     memory_limit: str = settings.DEFAULT_INGEST_MEMORY_LIMIT
     max_attempts: int = MAX_ATTEMPTS
+    # Wait (once, up to `settle_seconds`) for files modified within the interval before
+    # deferring them. A near-real-time batch does not: it defers them at once, and the next
+    # batch, minutes sooner than a wait would cost every batch, takes them.
+    wait_for_recent: bool = True
     # Wall clock and sleep for the settle interval (injectable in tests). The run's logical
     # `now`, which bounds `_loaded_at`, is separate: it may be any date in a backfill or test.
     clock: Callable[[], float] = field(default=time.time, repr=False)

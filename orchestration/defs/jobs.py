@@ -2,16 +2,12 @@
 
 import dagster as dg
 
-from orchestration.defs.dbt.assets import (
-    SKIP_UNIT_TESTS_TAG,
-    vigil_dbt_features_daily,
-    vigil_dbt_labels,
-    vigil_dbt_models,
-)
+from orchestration.defs.dbt.assets import vigil_dbt_features_daily, vigil_dbt_labels, vigil_dbt_models
 from orchestration.defs.ingestion.assets import ingest_landing_files
 from orchestration.defs.live.assets import intraday_scores
 from orchestration.defs.monitoring.assets import restated_performance
 from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
+from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG
 
 # Runs that score and publish carry this tag; the instance (orchestration/dagster.yaml) runs one
 # of them at a time, so a backfill and the daily run queue instead of racing. Runs launched
@@ -89,13 +85,14 @@ restate_job = dg.define_asset_job(
 # the touched accounts' intraday vectors and scores -> escalations to `review` through the
 # intraday gate. The warehouse pool queues it behind (or ahead of) the daily run's warehouse
 # steps. Its steps run in the run's own process: a process per step would cost a Python start
-# and a load of the definitions each, seconds a micro-batch cannot spare. dbt's unit tests (of
-# the SQL, not the data) are left to CI and the daily run.
+# and a load of the definitions each, seconds a micro-batch cannot spare. Its tag
+# (orchestration/lib/run_tags.py) makes ingestion defer files still settling instead of waiting,
+# and leaves dbt's unit tests to CI and the daily run.
 near_real_time_job = dg.define_asset_job(
     name="near_real_time",
     selection=dg.AssetSelection.assets(ingest_landing_files, vigil_dbt_models, intraday_scores),
     description="Ingest new landing files, update staging and intermediate, re-score the accounts they touched"
     " (risk.intraday_scores) and escalate them to review in the enforcement sync when the batch passes its gate.",
     executor_def=dg.in_process_executor,
-    tags=SKIP_UNIT_TESTS_TAG,
+    tags=NEAR_REAL_TIME_TAG,
 )

@@ -237,6 +237,25 @@ def test_a_file_that_settles_during_the_wait_is_loaded_in_the_same_run(tmp_path)
     assert (report.deferred, report.rows_loaded) == ([], 3)
 
 
+def test_a_near_real_time_batch_defers_a_settling_file_without_waiting_and_loads_the_settled_ones(tmp_path):
+    landing = tmp_path / "landing"
+    _write_csv(landing / "refunds" / "fresh.csv", REFUND_HEADER, _refund_rows("fresh", 3))
+    _write_csv(landing / "refunds" / "settled.csv", REFUND_HEADER, _refund_rows("old", 2))
+    os.utime(landing / "refunds" / "fresh.csv", (999.0, 999.0))  # 1 s before the fake clock
+    os.utime(landing / "refunds" / "settled.csv", (900.0, 900.0))
+    waited = []
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    options = IngestOptions(settle_seconds=30, clock=lambda: 1000.0, sleep=waited.append, wait_for_recent=False)
+
+    report = ingest_landing(wh, landing, run_id="r1", now=NOW, options=options)
+
+    assert waited == []
+    assert [d.relative_path for d in report.deferred] == ["refunds/fresh.csv"]
+    assert report.rows_loaded == 2
+    # Deferred: no ledger row, so the next run decides it.
+    assert _rows(wh, "select file_path from ingest.file_ledger") == [{"file_path": "refunds/settled.csv"}]
+
+
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_a_partial_upload_read_before_it_finished_is_rejected_then_loaded_exactly_once_complete(tmp_path, file_format):
     landing = tmp_path / "landing"

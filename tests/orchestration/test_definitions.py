@@ -173,12 +173,16 @@ def test_restated_performance_grades_days_the_sensor_finds_and_warns_without_blo
 def test_the_near_real_time_sensor_is_off_by_default_and_its_job_publishes_nothing():
     from orchestration.definitions import defs
     from orchestration.defs.jobs import PUBLISHES_TAG
+    from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG
 
     sensor = defs.resolve_sensor_def("landing_files_sensor")
     assert sensor.job_name == "near_real_time"
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     job = defs.resolve_job_def("near_real_time")
     assert not set(PUBLISHES_TAG.items()) & set(job.tags.items())
+    # Only its runs defer settling files without waiting and skip dbt's unit tests.
+    assert set(NEAR_REAL_TIME_TAG.items()) <= set(job.tags.items())
+    assert not set(NEAR_REAL_TIME_TAG.items()) & set(defs.resolve_job_def("daily").tags.items())
     keys = set(job.asset_layer.asset_graph.get_all_asset_keys())
     assert dg.AssetKey(["risk", "intraday_scores"]) in keys
     assert not {dg.AssetKey(["risk", "enforcement_sync"]), dg.AssetKey(["risk", "account_risk_scores"])} & keys

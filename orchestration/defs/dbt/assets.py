@@ -19,6 +19,7 @@ from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG, tagged
 
 FEATURES_MODEL = "fct_account_features_daily"
 LABELS_MODEL = "fct_account_labels_daily"
@@ -37,11 +38,6 @@ class DbtModelsConfig(dg.Config):
     full_refresh: bool = False
 
 
-# dbt's unit tests check the models' SQL on fixed inputs, not the data: CI and the daily run run
-# them; a run tagged with this (the near-real-time job's runs) leaves them out, seconds a batch.
-SKIP_UNIT_TESTS_TAG = {"vigil/dbt_unit_tests": "skip"}
-
-
 def models_build_args(full_refresh: bool = False, unit_tests: bool = True) -> list[str]:
     """`dbt build` for the staging and intermediate models, incremental unless asked."""
     args = ["build", "--full-refresh"] if full_refresh else ["build"]
@@ -51,10 +47,6 @@ def models_build_args(full_refresh: bool = False, unit_tests: bool = True) -> li
 def feature_build_args(start_day: str, end_day: str) -> list[str]:
     """`dbt build` for a range of as-of days (inclusive, YYYY-MM-DD): the model's vars window."""
     return ["build", "--vars", json.dumps({"min_date": start_day, "max_date": end_day})]
-
-
-def _tagged(context: dg.AssetExecutionContext, tag: dict[str, str]) -> bool:
-    return all(context.run.tags.get(key) == value for key, value in tag.items())
 
 
 def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
@@ -75,7 +67,7 @@ def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareho
 def vigil_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtModelsConfig
 ):
-    unit_tests = not _tagged(context, SKIP_UNIT_TESTS_TAG)
+    unit_tests = not tagged(context, NEAR_REAL_TIME_TAG)  # a batch leaves them to CI and the daily run
     yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh, unit_tests))
 
 

@@ -1,5 +1,6 @@
 """Landing folder -> raw schema: one multi-asset, one output per raw table."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,7 @@ from ml.ingest.options import IngestOptions
 from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
 from ml.warehouse import Role
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG, tagged
 
 GROUP = "ingestion"
 # dbt sources `marketplace.<table>` and `ingest.<table>` map to these keys, so the dbt
@@ -57,13 +59,15 @@ class IngestConfig(dg.Config):
 def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
-    report = ingest_landing(
-        warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id, options=IngestOptions.from_env()
-    )
+    batch = tagged(context, NEAR_REAL_TIME_TAG)
+    options = replace(IngestOptions.from_env(), wait_for_recent=not batch)
+    report = ingest_landing(warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id, options=options)
     for outcome in report.rejected:
         context.log.warning(f"rejected {outcome.relative_path}: {outcome.reason}")
     for deferred in report.deferred:
-        context.log.warning(f"deferred {deferred.relative_path} to the next run: {deferred.reason}")
+        # A batch defers what landed after its sensor tick as a matter of course.
+        log = context.log.info if batch else context.log.warning
+        log(f"deferred {deferred.relative_path} to the next run: {deferred.reason}")
     for name, key in RAW_KEYS.items():
         yield dg.MaterializeResult(asset_key=key, metadata=report.table_summary(name))
     yield dg.MaterializeResult(

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from orchestration.defs.dbt import invocation
-from orchestration.defs.dbt.invocation import PARSE_CACHE, PARTIAL_PARSE, dbt_command, parse_key, prune
+from orchestration.defs.dbt.invocation import (
+    PARSE_CACHE,
+    PARTIAL_PARSE,
+    dbt_command,
+    parse_key,
+    profile_variables,
+    prune,
+)
+from orchestration.defs.dbt.project import DBT_PROJECT_DIR
 
 ENV = {"VIGIL_DUCKDB_PATH": "/data/warehouse.duckdb", "VIGIL_DUCKDB_MEMORY_LIMIT": "4GB"}
 
@@ -18,7 +26,7 @@ class FakeDbt:
     """Stands in for DbtCliResource: records the parse each command found, writes a new one."""
 
     def __init__(self, project_dir: Path, fail: bool = False):
-        self.project_dir = str(project_dir)
+        self.project_dir, self.profiles_dir = str(project_dir), str(DBT_PROJECT_DIR)
         self.fail = fail
         self.seen: list[bytes | None] = []
 
@@ -32,19 +40,27 @@ class FakeDbt:
 
 
 def _run(dbt: FakeDbt, args, name="vigil_dbt_models", run_id="abcdef0123"):
-    with dbt_command(dbt, args, name=name, run_id=run_id) as folder:
+    with dbt_command(dbt, args, name=name, run_id=run_id, env=ENV) as folder:
         return folder
 
 
+def test_the_profile_variables_are_those_profiles_yml_reads_without_secrets():
+    names = profile_variables(DBT_PROJECT_DIR / "profiles.yml")
+    assert {"VIGIL_DBT_TARGET", "VIGIL_DUCKDB_PATH", "VIGIL_DUCKDB_MEMORY_LIMIT", "SNOWFLAKE_ACCOUNT"} <= set(names)
+    assert not [n for n in names if n.startswith("DBT_ENV_SECRET_")]
+    assert "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD" in (DBT_PROJECT_DIR / "profiles.yml").read_text()
+
+
 def test_the_key_follows_vars_and_profile_variables_only():
-    build = parse_key(["build"], ENV)
-    assert parse_key(["build", "--exclude-resource-type", "unit_test"], ENV) == build
-    assert parse_key(["build"], {**ENV, "UNRELATED": "x", "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "s"}) == build
-    assert parse_key(["build"], {**ENV, "VIGIL_DUCKDB_PATH": "/other.duckdb"}) != build
-    day = parse_key(["run", "--vars", '{"min_date": "2026-08-31", "max_date": "2026-08-31"}'], ENV)
+    names = profile_variables(DBT_PROJECT_DIR / "profiles.yml")
+    build = parse_key(["build"], ENV, names)
+    assert parse_key(["build", "--exclude-resource-type", "unit_test"], ENV, names) == build
+    assert parse_key(["build"], {**ENV, "UNRELATED": "x", "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "s"}, names) == build
+    assert parse_key(["build"], {**ENV, "VIGIL_DUCKDB_PATH": "/other.duckdb"}, names) != build
+    day = parse_key(["run", "--vars", '{"min_date": "2026-08-31", "max_date": "2026-08-31"}'], ENV, names)
     assert day != build
     # Vars are compared parsed: their order in the JSON does not matter.
-    assert parse_key(["run", "--vars", '{"max_date": "2026-08-31", "min_date": "2026-08-31"}'], ENV) == day
+    assert parse_key(["run", "--vars", '{"max_date": "2026-08-31", "min_date": "2026-08-31"}'], ENV, names) == day
 
 
 def test_a_command_starts_from_the_parse_the_last_one_saved(tmp_path, monkeypatch):
@@ -54,6 +70,7 @@ def test_a_command_starts_from_the_parse_the_last_one_saved(tmp_path, monkeypatc
     _run(dbt, ["build"])
     _run(dbt, ["run", "--vars", '{"min_date": "2026-08-31", "max_date": "2026-08-31"}'])
     assert dbt.seen == [None, b"parse of build", None]
+    assert os.environ["VIGIL_DUCKDB_PATH"] == ENV["VIGIL_DUCKDB_PATH"]  # what dbt inherits
     assert len(list((tmp_path / "target" / PARSE_CACHE).glob("*.msgpack"))) == 2
 
 

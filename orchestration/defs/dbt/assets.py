@@ -9,7 +9,6 @@ The near-real-time models (tag `near_real_time`) are in none of them.
 """
 
 import json
-import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -50,10 +49,8 @@ def feature_build_args(start_day: str, end_day: str) -> list[str]:
 
 
 def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
-    # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
-    os.environ.update(warehouse.dbt_env())
-    name = context.op_execution_context.op.name
-    with dbt_command(dbt, args, name=name, run_id=context.run.run_id, context=context) as invocation:
+    name, env = context.op_execution_context.op.name, warehouse.dbt_env()
+    with dbt_command(dbt, args, name=name, run_id=context.run.run_id, env=env, context=context) as invocation:
         yield from invocation.stream()
 
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,25 +37,8 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 PARSE_CACHE = "vigil_parse_cache"  # under the project's target folder
 KEEP_FOLDERS = 20
 KEEP_PARSES = 20
-# What the profile (profiles.yml) reads besides secrets: a change re-parses. Only a hash of
-# these is kept (the cache file's name); a secret never enters it.
-PROFILE_VARIABLES = (
-    "VIGIL_DBT_TARGET",
-    "VIGIL_DUCKDB_PATH",
-    "VIGIL_DUCKDB_MEMORY_LIMIT",
-    "VIGIL_DUCKDB_THREADS",
-    "SNOWFLAKE_ACCOUNT",
-    "SNOWFLAKE_USER",
-    "SNOWFLAKE_ROLE",
-    "SNOWFLAKE_TRANSFORMER_ROLE",
-    "SNOWFLAKE_WAREHOUSE",
-    "SNOWFLAKE_DATABASE",
-    "SNOWFLAKE_SCHEMA",
-    "SNOWFLAKE_THREADS",
-    "SNOWFLAKE_HOST",
-    "SNOWFLAKE_PORT",
-    "SNOWFLAKE_PROTOCOL",
-)
+SECRET_PREFIX = "DBT_ENV_SECRET_"  # dbt's own convention (profiles.yml): never hashed or stored
+_ENV_VAR = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 
 
 class VigilDbtCliResource(DbtCliResource):
@@ -66,11 +50,18 @@ class VigilDbtCliResource(DbtCliResource):
         return None
 
 
-def parse_key(args: Sequence[str], environ: dict[str, str]) -> str:
-    """What a saved parse is valid for: the command's `--vars` and the profile's variables."""
-    variables = json.loads(args[list(args).index("--vars") + 1]) if "--vars" in args else {}
-    profile = {name: environ.get(name, "") for name in PROFILE_VARIABLES}
-    return hashlib.sha256(json.dumps([variables, profile], sort_keys=True).encode()).hexdigest()[:24]
+def profile_variables(profiles_yml: Path) -> tuple[str, ...]:
+    """The environment variables profiles.yml reads, secrets left out: a change re-parses."""
+    names = set(_ENV_VAR.findall(profiles_yml.read_text()))
+    return tuple(sorted(name for name in names if not name.startswith(SECRET_PREFIX)))
+
+
+def parse_key(args: Sequence[str], environ: Mapping[str, str], variables: Sequence[str]) -> str:
+    """What a saved parse is valid for: the command's `--vars` and the profile's `variables`
+    (only a hash of them is kept: the cache file's name)."""
+    cli_vars = json.loads(args[list(args).index("--vars") + 1]) if "--vars" in args else {}
+    profile = {name: environ.get(name, "") for name in variables}
+    return hashlib.sha256(json.dumps([cli_vars, profile], sort_keys=True).encode()).hexdigest()[:24]
 
 
 def _newest_first(paths: list[Path]) -> list[Path]:
@@ -111,17 +102,23 @@ def dbt_command(
     *,
     name: str,
     run_id: str,
+    env: Mapping[str, str],
     context: dg.AssetExecutionContext | None = None,
     manifest: Path | None = None,
 ) -> Iterator[DbtCliInvocation]:
-    """Start `dbt <args>` in a new target folder `<name>-<run>-<uid>` seeded with the saved
-    parse for its vars and profile; the caller streams or waits inside the block. On success
-    the command's parse is saved for the next one; the folders of `name` are pruned either way
-    (a failed command's folder stays among the newest)."""
-    target_dir = Path(dbt.project_dir) / "target"
+    """Start `dbt <args>` with `env` (the warehouse's, `WarehouseResource.dbt_env`) in a new
+    target folder `<name>-<run>-<uid>` seeded with the saved parse for its vars and profile;
+    the caller streams or waits inside the block. On success the command's parse is saved for
+    the next one; the folders of `name` are pruned either way (a failed command's folder stays
+    among the newest)."""
+    # dbt runs as a subprocess that inherits this process's environment.
+    os.environ.update(env)
+    project = Path(dbt.project_dir)
+    target_dir = project / "target"
     folder = target_dir / f"{name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
     folder.mkdir(parents=True)
-    cache, key = target_dir / PARSE_CACHE, parse_key(args, dict(os.environ))
+    variables = profile_variables(Path(dbt.profiles_dir or project) / "profiles.yml")
+    cache, key = target_dir / PARSE_CACHE, parse_key(args, os.environ, variables)
     if (cache / f"{key}.msgpack").is_file():
         shutil.copyfile(cache / f"{key}.msgpack", folder / PARTIAL_PARSE)
     try:

@@ -3,7 +3,6 @@
 after `ingest_landing_files` and `vigil_dbt_models` in `near_real_time_job`, which
 `landing_files_sensor` launches."""
 
-import os
 import time
 from datetime import date
 
@@ -83,11 +82,9 @@ def intraday_scores(
     with wh.session() as session:
         live.write_batch_accounts(session, batch)
     started = time.perf_counter()
-    # dbt runs as a subprocess that inherits this environment: point it at our warehouse file.
-    os.environ.update(warehouse.dbt_env())
     args = ["run", "--select", live.INTRADAY_MODEL, "--vars", live.intraday_dbt_vars(batch)]
-    manifest = vigil_dbt_project.manifest_path
-    with dbt_command(dbt, args, name="intraday_features", run_id=run_id, manifest=manifest) as command:
+    manifest, env = vigil_dbt_project.manifest_path, warehouse.dbt_env()
+    with dbt_command(dbt, args, name="intraday_features", run_id=run_id, env=env, manifest=manifest) as command:
         command.wait()
     features_seconds = time.perf_counter() - started
     with wh.session() as session:  # the scorer reads marts

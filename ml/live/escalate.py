@@ -52,9 +52,9 @@ from ml.score.checks import (
 from ml.score.schema import (
     DECISIONS_COLUMNS,
     DECISIONS_TABLE,
+    FIRST_REASON,
     INTRADAY,
     OVERRIDES_TABLE,
-    REASON_COLUMNS,
     SOURCE_COLUMN,
     SYNC_COLUMNS,
     SYNC_RUNS_TABLE,
@@ -185,8 +185,7 @@ def batch_checks(
 
 
 def escalations_explained(diff: SyncDiff) -> CheckResult:
-    columns = [name for name, _ in REASON_COLUMNS[:2]]  # the first reason's code and text
-    missing = int(diff.upserts[columns].isna().any(axis=1).sum())
+    missing = int(diff.upserts[list(FIRST_REASON)].isna().any(axis=1).sum())
     detail = f"{missing} of {diff.changed} escalations without a reason code and text"
     return CheckResult("intraday.escalations_explained", missing == 0, detail, ERROR, missing)
 

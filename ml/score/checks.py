@@ -15,9 +15,11 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from ml.score.schema import FIRST_REASON
 from ml.score.thresholds import PublicationThresholds
 
 BANDS = ("allow", "review", "block")
+FLAGGED_BANDS = ("review", "block")
 ERROR, WARN = "error", "warn"
 
 
@@ -79,6 +81,15 @@ def no_missing_scores(scores: pd.DataFrame) -> CheckResult:
     missing = int((~np.isfinite(score)).sum()) + int(scores["band"].isna().sum())
     detail = f"{missing} null/NaN scores or bands among {len(scores)} rows"
     return CheckResult("no_missing_scores", missing == 0, detail, ERROR, missing)
+
+
+def decisions_explained(scores: pd.DataFrame) -> CheckResult:
+    """Every account flagged for review or block carries its first reason, code and text: the
+    product notifies and a reviewer works from it, so a decision nobody can explain is refused."""
+    flagged = scores[scores["band"].isin(FLAGGED_BANDS)]
+    missing = int(flagged[list(FIRST_REASON)].isna().any(axis=1).sum())
+    detail = f"{missing} of {len(flagged)} flagged accounts without a reason code and text"
+    return CheckResult("decisions_explained", missing == 0, detail, ERROR, missing)
 
 
 def scores_within_unit_interval(scores: pd.DataFrame) -> CheckResult:

@@ -21,8 +21,10 @@ from ml.contract import TABLES
 from ml.score import store
 from ml.score.checks import (
     ERROR,
+    FLAGGED_BANDS,
     CheckResult,
     band_rate_stable,
+    decisions_explained,
     no_missing_scores,
     population_matches,
     scores_within_unit_interval,
@@ -32,11 +34,11 @@ from ml.score.schema import CHECKS_TABLE, OVERRIDES_TABLE, SCORES_TABLE, risk_sc
 from ml.score.thresholds import PublicationThresholds
 from ml.warehouse import Warehouse, WarehouseSession
 
-FLAGGED_BANDS = ("review", "block")
 SCORE_CHECKS = (
     "scores_of_run",
     "no_missing_scores",
     "scores_within_unit_interval",
+    "decisions_explained",
     "population_matches_features",
     *(f"band_rate.{band}" for band in FLAGGED_BANDS),
 )
@@ -79,6 +81,7 @@ def score_checks(warehouse: Warehouse, day: date, run_id: str, thresholds: Publi
         scores_of_run(scores, run_id),
         no_missing_scores(scores),
         scores_within_unit_interval(scores),
+        decisions_explained(scores),
         population_matches(scores, features),
         *(
             band_rate_stable(band, int(counts.get(band, 0)), len(scores), baseline[band], thresholds)

@@ -2,8 +2,10 @@
 
 Every model feature has a `Reason`: a stable upper-snake `code` an enforcement tool can key on
 (related features share one) and a `str.format` template over the account's feature row that
-an investigator reads. `reason_codes_for` picks, per account, the k largest positive TreeSHAP
-contributions with distinct codes and renders their texts. `ml/score/REASON_CODES.md` documents
+an investigator reads, and the values it is evidence of risk at (`risky_when`: a positive
+contribution at a neutral value, such as no card shared, is never quoted). `reason_codes_for`
+picks, per account, the k largest positive TreeSHAP contributions of quotable features with
+distinct codes and renders their texts. `ml/score/REASON_CODES.md` documents
 the vocabulary, and `--check` keeps it in step:
 
     uv run python -m ml.score.reasons           # rewrite ml/score/REASON_CODES.md
@@ -44,8 +46,57 @@ CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 
 
 @dataclass(frozen=True)
+class RiskyWhen:
+    """The values of a feature that are evidence of risk: a reason quotes only those.
+
+    A TreeSHAP contribution can be positive at a neutral value (an account that shares no card,
+    an old account, shipping within two days), and quoting such a value as a risk reason misleads
+    the reviewer and the account holder. `above` and `below` bound the risky values (strictly;
+    both: the values between); `unknown` also counts an unknown (NaN) value. No bound and not
+    `unknown`: the feature is context the model uses, never quoted as a reason.
+    """
+
+    above: float | None = None
+    below: float | None = None
+    unknown: bool = False
+
+    def holds(self, values: np.ndarray) -> np.ndarray:
+        """Element-wise: is each value (NaN unknown) evidence of risk?"""
+        if self.above is None and self.below is None:
+            risky = np.zeros(values.shape, dtype=bool)
+        else:
+            with np.errstate(invalid="ignore"):
+                risky = np.ones(values.shape, dtype=bool)
+                if self.above is not None:
+                    risky &= values > self.above
+                if self.below is not None:
+                    risky &= values < self.below
+        return risky | np.isnan(values) if self.unknown else risky
+
+    def describe(self) -> str:
+        """For REASON_CODES.md: "> 0", "< 90", "never (context)", ..."""
+        bounds = [f"{op} {_number(bound)}" for op, bound in ((">", self.above), ("<", self.below)) if bound is not None]
+        if not bounds and not self.unknown:
+            return "never (context only)"
+        return " and ".join(bounds) + (", or unknown" if self.unknown and bounds else "unknown" if self.unknown else "")
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+ABOVE_ZERO = RiskyWhen(above=0)  # counts and shares of risky events: none is neutral
+CONTEXT_ONLY = RiskyWhen()  # volume and status features: the model weighs them, a reason never quotes them
+
+
+@dataclass(frozen=True)
 class Reason:
-    """How one feature is reported when it pushes an account's score up."""
+    """How one feature is reported when it pushes an account's score up.
+
+    It is quoted only when the feature's value is risky (`risky_when`) and every other quantity
+    its text quotes is known and not zero: "3 cards added in the last day" may be a reason,
+    "0 cards shared" never is.
+    """
 
     code: str
     template: str
@@ -53,6 +104,7 @@ class Reason:
     if_false: str | None = None
     # The text when the feature's own value is unknown (NaN), e.g. a share without denominator.
     if_missing: str | None = None
+    risky_when: RiskyWhen = ABOVE_ZERO
 
     def template_for(self, value: float) -> str:
         if math.isnan(value) and self.if_missing is not None:
@@ -71,12 +123,14 @@ VOCABULARY: dict[str, Reason] = {
         "NEW_ACCOUNT",
         "Account is {account_age_days:day|days} old",
         if_missing="Account age unknown: no profile on record yet",
+        risky_when=RiskyWhen(below=90),
     ),
     "is_phone_verified": Reason(
         "PHONE_NOT_VERIFIED",
         "Phone number verified",
         if_false="Phone number not verified",
         if_missing="Phone verification status unknown",
+        risky_when=RiskyWhen(below=1),
     ),
     "has_disposable_email_domain": Reason(
         "DISPOSABLE_EMAIL",
@@ -89,32 +143,28 @@ VOCABULARY: dict[str, Reason] = {
         "Account is approved to sell",
         if_false="Account is not approved to sell",
         if_missing="Seller status unknown",
+        risky_when=CONTEXT_ONLY,
     ),
     "seller_tenure_days": Reason(
         "NEW_SELLER",
         "Approved to sell {seller_tenure_days:day|days} ago",
         if_missing="No seller approval on record",
+        risky_when=RiskyWhen(below=90),
     ),
     # Activity
-    "active_days_30d": Reason("ACTIVITY_LEVEL", "Active on {active_days_30d:day|days} of the last 30"),
-    "active_days_90d": Reason("ACTIVITY_LEVEL", "Active on {active_days_90d:day|days} of the last 90"),
+    "active_days_30d": Reason(
+        "ACTIVITY_LEVEL", "Active on {active_days_30d:day|days} of the last 30", risky_when=CONTEXT_ONLY
+    ),
+    "active_days_90d": Reason(
+        "ACTIVITY_LEVEL", "Active on {active_days_90d:day|days} of the last 90", risky_when=CONTEXT_ONLY
+    ),
     # Payments
-    "cards_on_file": Reason("CARDS_ON_FILE", "{cards_on_file:card|cards} added over the account's lifetime"),
-    "cards_added_1d": Reason(
-        "CARD_VELOCITY",
-        "{cards_added_1d:card|cards} added in the last day; cards shared with "
-        "{linked_by_card:other account|other accounts}",
+    "cards_on_file": Reason(
+        "CARDS_ON_FILE", "{cards_on_file:card|cards} added over the account's lifetime", risky_when=RiskyWhen(above=1)
     ),
-    "cards_added_7d": Reason(
-        "CARD_VELOCITY",
-        "{cards_added_7d:card|cards} added in the last 7 days; cards shared with "
-        "{linked_by_card:other account|other accounts}",
-    ),
-    "cards_added_30d": Reason(
-        "CARD_VELOCITY",
-        "{cards_added_30d:card|cards} added in the last 30 days; cards shared with "
-        "{linked_by_card:other account|other accounts}",
-    ),
+    "cards_added_1d": Reason("CARD_VELOCITY", "{cards_added_1d:card|cards} added in the last day"),
+    "cards_added_7d": Reason("CARD_VELOCITY", "{cards_added_7d:card|cards} added in the last 7 days"),
+    "cards_added_30d": Reason("CARD_VELOCITY", "{cards_added_30d:card|cards} added in the last 30 days"),
     "prepaid_card_share": Reason(
         "PREPAID_CARDS",
         "{prepaid_card_share:.0%} of the {cards_on_file:card|cards} ever added are prepaid",
@@ -139,7 +189,9 @@ VOCABULARY: dict[str, Reason] = {
     "orders_placed_7d": Reason("ORDER_VELOCITY", "{orders_placed_7d:order|orders} placed in the last 7 days"),
     "orders_placed_30d": Reason("ORDER_VELOCITY", "{orders_placed_30d:order|orders} placed in the last 30 days"),
     "orders_placed_total": Reason(
-        "BUYING_HISTORY", "{orders_placed_total:order|orders} placed over the account's lifetime"
+        "BUYING_HISTORY",
+        "{orders_placed_total:order|orders} placed over the account's lifetime",
+        risky_when=CONTEXT_ONLY,
     ),
     "spend_usd_1d": Reason("SPEND_VELOCITY", "{spend_usd_1d:usd} in orders placed in the last day"),
     "spend_usd_7d": Reason("SPEND_VELOCITY", "{spend_usd_7d:usd} in orders placed in the last 7 days"),
@@ -149,6 +201,7 @@ VOCABULARY: dict[str, Reason] = {
         "SPEND_SPIKE",
         "{spend_usd_7d:usd} in orders in the last 7 days, {spend_7d_vs_baseline:.1f} times the usual weekly amount",
         if_missing="{spend_usd_7d:usd} in orders in the last 7 days, none in the 83 days before",
+        risky_when=RiskyWhen(above=1, unknown=True),
     ),
     "distinct_sellers_7d": Reason(
         "SELLERS_BOUGHT_FROM", "Bought from {distinct_sellers_7d:seller|sellers} in the last 7 days"
@@ -169,8 +222,7 @@ VOCABULARY: dict[str, Reason] = {
     ),
     "chargebacks_as_buyer_total": Reason(
         "BUYER_CHARGEBACKS",
-        "{chargebacks_as_buyer_total:chargeback|chargebacks} on the account's purchases over its lifetime, "
-        "{fraud_chargebacks_as_buyer_total:.0f} for fraud",
+        "{chargebacks_as_buyer_total:chargeback|chargebacks} on the account's purchases over its lifetime",
     ),
     "fraud_chargebacks_as_buyer_total": Reason(
         "BUYER_FRAUD_CHARGEBACKS",
@@ -179,7 +231,9 @@ VOCABULARY: dict[str, Reason] = {
     ),
     # Logins and account takeover
     "successful_logins_30d": Reason(
-        "LOGIN_ACTIVITY", "{successful_logins_30d:successful login|successful logins} in the last 30 days"
+        "LOGIN_ACTIVITY",
+        "{successful_logins_30d:successful login|successful logins} in the last 30 days",
+        risky_when=CONTEXT_ONLY,
     ),
     "failed_logins_1d": Reason("FAILED_LOGINS", "{failed_logins_1d:failed login|failed logins} in the last day"),
     "failed_logins_7d": Reason("FAILED_LOGINS", "{failed_logins_7d:failed login|failed logins} in the last 7 days"),
@@ -200,15 +254,20 @@ VOCABULARY: dict[str, Reason] = {
         "both new to the account",
     ),
     "distinct_devices_7d": Reason(
-        "LOGIN_DEVICES", "Logged in from {distinct_devices_7d:device|devices} in the last 7 days"
+        "LOGIN_DEVICES",
+        "Logged in from {distinct_devices_7d:device|devices} in the last 7 days",
+        risky_when=RiskyWhen(above=1),
     ),
     "distinct_ips_7d": Reason(
-        "LOGIN_IPS", "Logged in from {distinct_ips_7d:IP address|IP addresses} in the last 7 days"
+        "LOGIN_IPS",
+        "Logged in from {distinct_ips_7d:IP address|IP addresses} in the last 7 days",
+        risky_when=RiskyWhen(above=1),
     ),
     "days_since_new_device": Reason(
         "NEW_DEVICE",
         "Last login from a new device {days_since_new_device:day|days} ago",
         if_missing="No login from a new device since signup",
+        risky_when=RiskyWhen(below=7),
     ),
     "orders_after_new_device_login_7d": Reason(
         "TAKEOVER_CASH_OUT",
@@ -224,36 +283,51 @@ VOCABULARY: dict[str, Reason] = {
         "{bids_per_stream_30d:.1f} bids per show in the last 30 days ({bids_placed_30d:bid|bids}, "
         "{streams_bid_30d:new show|new shows})",
         if_missing="No new show bid on in the last 30 days",
+        risky_when=RiskyWhen(above=1),
     ),
     "top_seller_bid_share_30d": Reason(
         "BIDDING_CONCENTRATION",
         "{top_seller_bid_share_30d:.0%} of the account's bids in the last 30 days went to one seller",
         if_missing="No bids in the last 30 days",
+        risky_when=RiskyWhen(above=0.5),
     ),
     "distinct_sellers_bid_30d": Reason(
-        "BIDDING_CONCENTRATION", "Bid in shows of {distinct_sellers_bid_30d:seller|sellers} in the last 30 days"
+        "BIDDING_CONCENTRATION",
+        "Bid in shows of {distinct_sellers_bid_30d:seller|sellers} in the last 30 days",
+        risky_when=RiskyWhen(above=0, below=2),  # all of its bidding on one seller
     ),
     "lots_bid_30d": Reason("BID_VELOCITY", "Started bidding on {lots_bid_30d:lot|lots} in the last 30 days"),
-    "lots_won_30d": Reason("BID_OUTCOMES", "{lots_won_30d:order|orders} from live shows in the last 30 days"),
+    "lots_won_30d": Reason(
+        "BID_OUTCOMES", "{lots_won_30d:order|orders} from live shows in the last 30 days", risky_when=CONTEXT_ONLY
+    ),
     "lots_lost_share_30d": Reason(
         "BID_OUTCOMES",
         "Did not win {lots_lost_share_30d:.0%} of the {lots_bid_30d:lot|lots} first bid on in the last 30 days",
         if_missing="No new lots bid on in the last 30 days",
+        risky_when=RiskyWhen(above=0.9),  # most bidders lose most lots
     ),
     "bids_on_linked_sellers_30d": Reason(
         "SHILL_BIDDING",
         "{bids_on_linked_sellers_30d:bid|bids} in the last 30 days in shows of sellers linked to the account",
     ),
     # Seller behaviour
-    "orders_sold_7d": Reason("SELLER_ACTIVITY", "{orders_sold_7d:order|orders} sold in the last 7 days"),
-    "orders_sold_30d": Reason("SELLER_ACTIVITY", "{orders_sold_30d:order|orders} sold in the last 30 days"),
-    "orders_sold_total": Reason("SELLER_ACTIVITY", "{orders_sold_total:order|orders} sold over the account's lifetime"),
-    "gmv_usd_30d": Reason("SELLER_ACTIVITY", "{gmv_usd_30d:usd} in sales in the last 30 days"),
+    # Sales volume is what an honest seller has most of: the model weighs it, reasons never quote it.
+    "orders_sold_7d": Reason(
+        "SELLER_ACTIVITY", "{orders_sold_7d:order|orders} sold in the last 7 days", risky_when=CONTEXT_ONLY
+    ),
+    "orders_sold_30d": Reason(
+        "SELLER_ACTIVITY", "{orders_sold_30d:order|orders} sold in the last 30 days", risky_when=CONTEXT_ONLY
+    ),
+    "orders_sold_total": Reason(
+        "SELLER_ACTIVITY", "{orders_sold_total:order|orders} sold over the account's lifetime", risky_when=CONTEXT_ONLY
+    ),
+    "gmv_usd_30d": Reason("SELLER_ACTIVITY", "{gmv_usd_30d:usd} in sales in the last 30 days", risky_when=CONTEXT_ONLY),
     "orders_sold_7d_vs_baseline": Reason(
         "SALES_SPIKE",
         "{orders_sold_7d:order|orders} sold in the last 7 days, {orders_sold_7d_vs_baseline:.1f} times "
         "the usual weekly number",
         if_missing="{orders_sold_7d:order|orders} sold in the last 7 days, none in the 23 days before",
+        risky_when=RiskyWhen(above=1, unknown=True),
     ),
     "orders_due_for_shipping": Reason(
         "SELLER_NOT_SHIPPING",
@@ -270,6 +344,7 @@ VOCABULARY: dict[str, Reason] = {
         "SLOW_SHIPPING",
         "Orders shipped {avg_ship_delay_days_30d:.1f} days after purchase on average (shipments of the last 30 days)",
         if_missing="No shipments in the last 30 days",
+        risky_when=RiskyWhen(above=72),  # over 3 days; within, shipping is prompt
     ),
     "orders_cancelled_30d": Reason(
         "SELLER_CANCELLATIONS", "{orders_cancelled_30d:sale|sales} by the account cancelled in the last 30 days"
@@ -302,9 +377,13 @@ VOCABULARY: dict[str, Reason] = {
         "{shill_reports_received_30d:shill-bidding report|shill-bidding reports} against the account "
         "in the last 30 days",
     ),
-    "streams_hosted_30d": Reason("SELLER_ACTIVITY", "Hosted {streams_hosted_30d:show|shows} in the last 30 days"),
+    "streams_hosted_30d": Reason(
+        "SELLER_ACTIVITY", "Hosted {streams_hosted_30d:show|shows} in the last 30 days", risky_when=CONTEXT_ONLY
+    ),
     "bids_received_30d": Reason(
-        "SELLER_ACTIVITY", "{bids_received_30d:bid|bids} received in the account's shows in the last 30 days"
+        "SELLER_ACTIVITY",
+        "{bids_received_30d:bid|bids} received in the account's shows in the last 30 days",
+        risky_when=CONTEXT_ONLY,
     ),
     "linked_bidder_share_30d": Reason(
         "SHILL_BIDDING",
@@ -320,10 +399,11 @@ VOCABULARY: dict[str, Reason] = {
         "PRIOR_SUSPENSIONS",
         "{suspensions_received_total:suspension or ban|suspensions or bans} for abuse over the account's lifetime",
     ),
+    # A reinstatement undoes a suspension: it is never held against the account.
     "reinstatements_received_total": Reason(
         "PRIOR_SUSPENSIONS",
-        "Reinstated {reinstatements_received_total:time|times}; "
-        "{suspensions_received_total:suspension or ban|suspensions or bans} for abuse over the account's lifetime",
+        "Reinstated {reinstatements_received_total:time|times} after a suspension or ban",
+        risky_when=CONTEXT_ONLY,
     ),
     # Network (linked accounts)
     "linked_by_card": Reason("SHARED_CARD", "Shares a card with {linked_by_card:other account|other accounts}"),
@@ -339,6 +419,7 @@ VOCABULARY: dict[str, Reason] = {
         "LINKED_ACCOUNTS",
         "In a network of {linked_group_others:other account|other accounts} linked directly or indirectly "
         "by device, card or address",
+        risky_when=RiskyWhen(above=1),  # the group counts the account itself
     ),
     "linked_actioned_accounts": Reason(
         "LINKED_TO_ACTIONED",
@@ -430,7 +511,7 @@ EXAMPLE_ROW: dict[str, float] = {
     "streams_bid_30d": 8,
     "bids_per_stream_30d": 16.25,
     "top_seller_bid_share_30d": 0.85,
-    "distinct_sellers_bid_30d": 2,
+    "distinct_sellers_bid_30d": 1,
     "lots_bid_30d": 40,
     "lots_won_30d": 1,
     "lots_lost_share_30d": 0.975,
@@ -537,16 +618,60 @@ def _formatted(values: np.ndarray, spec: str, first: bool) -> np.ndarray:
     return texts if inverse is None else texts[inverse.reshape(-1)]
 
 
+def _variants(reason: Reason, own: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Each text of the reason with the rows (by the feature's own values) it is used for:
+    `Reason.template_for`, one mask per template."""
+    none = np.zeros(len(own), dtype=bool)
+    missing = np.isnan(own) if reason.if_missing is not None else none
+    false = (own == 0) & ~missing if reason.if_false is not None else none
+    variants = ((reason.if_missing, missing), (reason.if_false, false), (reason.template, ~(missing | false)))
+    return [(template, rows) for template, rows in variants if template is not None]
+
+
+def _value_of(name: str, column: Callable[[str], np.ndarray]) -> np.ndarray:
+    derive = DERIVED.get(name)
+    return np.asarray(derive(column) if derive is not None else column(name), dtype=np.float64)
+
+
+_PRECISION = re.compile(r"^\.(\d+)([f%])$")
+
+
+def _as_shown(values: np.ndarray, spec: str) -> np.ndarray:
+    """The values as `_format_value` prints them with `spec`: 0.3 cards print as "0 cards"."""
+    if "|" in spec or spec == "usd":
+        return np.round(values)
+    precision = _PRECISION.match(spec)
+    if precision is None:
+        return values
+    digits, kind = int(precision[1]), precision[2]
+    return np.round(values * 100 if kind == "%" else values, digits)
+
+
+def citable(reason: Reason, feature: str, column: Callable[[str], np.ndarray]) -> np.ndarray:
+    """Per row, may `feature`'s reason be quoted? Its value must be risky (`risky_when`), and
+    every quantity its text quotes must be known and not print as zero, so a text never offers
+    a zero or an unknown as evidence; the feature's own value may print as zero only where zero
+    is risky (an account 0 days old). `column(name)` gives the rows' values of a feature."""
+    own = column(feature)
+    allowed = reason.risky_when.holds(own)
+    own_zero_risky = bool(reason.risky_when.holds(np.zeros(1))[0])
+    for template, rows in _variants(reason, own):
+        for _, field, spec, _ in _parsed(template):
+            if field is None or (field == feature and own_zero_risky):
+                continue
+            quoted = np.broadcast_to(_value_of(field, column), own.shape)
+            shown = _as_shown(quoted, spec)
+            allowed &= ~rows | (np.isfinite(quoted) & (shown != 0))
+    return allowed
+
+
 def _render_many(reason: Reason, feature: str, column: Callable[[str], np.ndarray]) -> np.ndarray:
     """`_render` of many rows at once, `column(name)` giving their values: the same texts (each
     value goes through `_format_value`), built one template variant and field at a time."""
     own = column(feature)
     texts = np.empty(len(own), dtype=object)
-    missing = np.isnan(own) if reason.if_missing is not None else np.zeros(len(own), dtype=bool)
-    false = (own == 0) & ~missing if reason.if_false is not None else np.zeros(len(own), dtype=bool)
-    variants = ((reason.if_missing, missing), (reason.if_false, false), (reason.template, ~(missing | false)))
-    for template, rows in variants:
-        if template is None or not rows.any():
+    for template, rows in _variants(reason, own):
+        if not rows.any():
             continue
         text: np.ndarray = np.full(int(rows.sum()), "", dtype=object)
         first = True
@@ -577,15 +702,17 @@ def reason_codes_for(
     values: pd.DataFrame,
     k: int = 3,
     *,
-    vocabulary: Mapping[str, Reason] = VOCABULARY,
+    vocabulary: Mapping[str, Reason] | None = None,
 ) -> pd.DataFrame:
     """The top-k reasons of each row: columns reason_code_1, reason_text_1, ... reason_text_k.
 
-    Only strictly positive contributions count, larger first, earlier feature (column order)
-    first on ties; of features sharing a code only the largest counts, so a row's codes are
-    distinct. Slots without a positive contributor are None. `values` holds the feature values
-    (float, NaN unknown) on the same index; templates may read any of its columns.
+    Only strictly positive contributions of `citable` features count (a risky value, no zero
+    quoted), larger first, earlier feature (column order) first on ties; of features sharing a
+    code only the largest counts, so a row's codes are distinct. Slots without such a
+    contributor are None. `values` holds the feature values (float, NaN unknown) on the same
+    index; templates may read any of its columns. `vocabulary`: `VOCABULARY` unless given.
     """
+    vocabulary = VOCABULARY if vocabulary is None else vocabulary
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     features = list(contributions.columns)
@@ -599,8 +726,18 @@ def reason_codes_for(
         raise ValueError("contributions and values must have the same index")
 
     n = len(contributions)
+    columns = [c for c in values.columns if c in vocabulary]
+    position = {name: i for i, name in enumerate(columns)}
+    matrix = values[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def column(name: str) -> np.ndarray:
+        i = position.get(name)
+        return np.full(n, np.nan) if i is None else matrix[:, i]
+
     score = contributions.to_numpy(dtype=np.float64, copy=True)
     score[~(score > 0)] = -np.inf  # zeros, negatives and NaN never make a reason
+    for j, feature in enumerate(features):
+        score[~citable(vocabulary[feature], feature, column), j] = -np.inf  # nor a neutral value
     codes = np.array([vocabulary[f].code for f in features], dtype=object)
     rows = np.arange(n)
     for code in dict.fromkeys(codes):
@@ -624,9 +761,6 @@ def reason_codes_for(
 
     # Formatting. Many picks: one feature at a time, its template rendering every row that picked
     # it. Few (a day's flagged accounts, one account explained): one pick at a time is cheaper.
-    columns = [c for c in values.columns if c in vocabulary]
-    position = {name: i for i, name in enumerate(columns)}
-    matrix = values[columns].to_numpy(dtype=np.float64, na_value=np.nan)
     texts = np.full((n, k), None, dtype=object)
     picked_rows, picked_slots = np.nonzero(chosen >= 0)
     picked = chosen[picked_rows, picked_slots]
@@ -638,11 +772,11 @@ def reason_codes_for(
             mine = picked == j
             rows_of_j = picked_rows[mine]
 
-            def column(name: str, rows_of_j: np.ndarray = rows_of_j) -> np.ndarray:
+            def column_of_j(name: str, rows_of_j: np.ndarray = rows_of_j) -> np.ndarray:
                 i = position.get(name)
                 return np.full(len(rows_of_j), np.nan) if i is None else matrix[rows_of_j, i]
 
-            texts[rows_of_j, picked_slots[mine]] = _render_many(vocabulary[features[j]], features[j], column)
+            texts[rows_of_j, picked_slots[mine]] = _render_many(vocabulary[features[j]], features[j], column_of_j)
 
     code_or_none = np.append(codes, None)[chosen]  # index -1 picks the None
     result = pd.DataFrame(index=contributions.index)
@@ -690,6 +824,9 @@ def validate_vocabulary(features: list[str], vocabulary: Mapping[str, Reason] = 
     }
     for feature in (f for f in features if f in vocabulary):
         reason = vocabulary[feature]
+        risky = reason.risky_when
+        if risky.above is not None and risky.below is not None and risky.above >= risky.below:
+            problems.append(f"{feature}: risky_when holds for no value (above {risky.above}, below {risky.below})")
         if not CODE_PATTERN.match(reason.code):
             problems.append(f"{feature}: code {reason.code!r} is not UPPER_SNAKE_CASE")
         if reason.if_false is not None and reason.if_missing is None:
@@ -717,13 +854,25 @@ INTRODUCTION = (
     "Each scored account carries up to three reasons: the features whose TreeSHAP contributions push "
     "its raw score up the most, largest first. Only strictly positive contributions count, and of "
     "features sharing a code only the largest is reported, so the codes of one account are distinct. "
-    "A reason fires because the value pushes the score up, which can be a low value (a young account, "
-    "few active days) as well as a high one; the text states the value as it is. Enforcement keys on "
+    "A contribution can be positive at a neutral value (no card shared, an old account, prompt shipping), "
+    "so a reason is quoted only when its feature's value is evidence of risk (the column *quoted when*) "
+    "and every other quantity its text quotes is known and not zero: a text never offers a zero as a "
+    "risk signal. Context features (*never* in that column: sales volume, activity level, seller "
+    "status, ...) are weighed by the model and never quoted. The daily gate refuses to publish a day with a flagged "
+    "account left without a reason (`decisions_explained`). Enforcement keys on "
     'the code; the text is for investigators. In the texts, "the last day" is the scored as-of day '
     '(UTC) and "the last N days" the N days up to and including it; every window counts an event '
     "from the day it became known to the warehouse (see dbt_project/FEATURES.md). Unknown values read "
     '"unknown".'
 )
+
+
+def _quoted_when(reason: Reason) -> str:
+    """The values of the feature a reason is quoted for (its other quantities: known, not zero)."""
+    condition = reason.risky_when.describe()
+    if condition.startswith("never"):
+        return condition
+    return f"value {condition}"
 
 
 def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
@@ -758,8 +907,8 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
         "Examples use one illustrative account's values. A reason fires when its feature is among the "
         "account's largest positive contributions; the meaning is the feature's definition.",
         "",
-        "| code | feature | example text | when it fires / meaning |",
-        "| --- | --- | --- | --- |",
+        "| code | feature | example text | quoted when | meaning |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for code, members in by_code.items():
         for feature in members:
@@ -776,7 +925,8 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
                 examples.append(f"If unknown: {reason_text(feature, {**row, feature: math.nan})}")
             column = described[feature]
             meaning = f"({column.window}, {column.unit}) {column.description}"
-            lines.append(f"| `{code}` | `{feature}` | {table_cell('<br>'.join(examples))} | {table_cell(meaning)} |")
+            cells = ["`" + code + "`", f"`{feature}`", table_cell("<br>".join(examples)), _quoted_when(reason)]
+            lines.append("| " + " | ".join([*cells, table_cell(meaning)]) + " |")
     return "\n".join(lines) + "\n"
 
 

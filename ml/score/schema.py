@@ -27,6 +27,7 @@ REASON_COLUMNS = tuple(
     for slot in range(1, REASON_SLOTS + 1)
     for column in ((f"reason_code_{slot}", "string"), (f"reason_text_{slot}", "string"))
 )
+FIRST_REASON = tuple(name for name, _ in REASON_COLUMNS[:2])  # what every flagged account must carry
 MODEL_COLUMNS = (("model_name", "string"), ("model_version", "string"))
 
 # One row per account and as-of day; a partition (day) is replaced whole on re-run.

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from ml.score import reasons
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
 from tests.dbt.conftest import ingested_duckdb  # noqa: F401  (the small simulation, ingested)
-from tests.faults.world import DAY, build_world, days_between, publish, score_days
+from tests.faults.world import DAY, VOCABULARY, build_world, days_between, publish, score_days
 
 FIRST_DAY = DAY - timedelta(days=40)
 LAST_DAY = DAY + timedelta(days=1)
@@ -42,3 +43,9 @@ def published_world(_published_world, tmp_path):
     """`world` after the week before DAY was scored (2% block, 5% review) and published."""
     shutil.copy(_published_world.path, tmp_path / "warehouse.duckdb")
     return DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+
+
+@pytest.fixture
+def world_vocabulary(monkeypatch):
+    """Scoring explains the world's tiny champion with the world's own reasons."""
+    monkeypatch.setattr(reasons, "VOCABULARY", VOCABULARY)

@@ -5,7 +5,7 @@ import dagster as dg
 import pytest
 
 from ml.registry import CHAMPION
-from tests.faults.world import DAY, NO_REASONS, dagster_resources, gated_registry, rows
+from tests.faults.world import DAY, dagster_resources, gated_registry, rows
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,6 @@ def _score(world, registry):
         [account_risk_scores],
         partition_key=str(DAY),
         resources=dagster_resources(world, registry),
-        run_config=NO_REASONS,
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -34,7 +33,7 @@ def _written(world) -> dict[str, list[tuple]]:
     }
 
 
-def test_the_gated_champion_scores_the_day(world, registry):
+def test_the_gated_champion_scores_the_day(world, registry, world_vocabulary):
     result = _score(world, registry)
 
     assert result.success
@@ -43,7 +42,9 @@ def test_the_gated_champion_scores_the_day(world, registry):
     ] == (1000, "1")
 
 
-def test_a_champion_moved_to_an_ungated_version_fails_before_writing_anything(published_world, registry):
+def test_a_champion_moved_to_an_ungated_version_fails_before_writing_anything(
+    published_world, registry, world_vocabulary
+):
     world = published_world
     before = _written(world)
     registry.client.set_registered_model_alias(registry.model_name, CHAMPION, "2")  # by hand, no gate

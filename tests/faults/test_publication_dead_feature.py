@@ -8,7 +8,6 @@ import pytest
 from ml.score.publish import PublicationRefusedError
 from tests.faults.world import (
     DAY,
-    NO_REASONS,
     dagster_resources,
     gated_registry,
     publish,
@@ -54,7 +53,7 @@ def registry(tmp_path_factory):
     return gated_registry(tmp_path_factory.mktemp("registry"), with_reference=True)
 
 
-def test_the_scoring_job_fails_features_arriving_and_its_sync_never_runs(published_world, registry):
+def test_the_scoring_job_fails_features_arriving_and_its_sync_never_runs(published_world, registry, world_vocabulary):
     from orchestration.defs.scoring.assets import account_risk_scores, enforcement_sync
 
     world = published_world
@@ -65,7 +64,6 @@ def test_the_scoring_job_fails_features_arriving_and_its_sync_never_runs(publish
         [account_risk_scores, enforcement_sync],
         partition_key=str(DAY),
         resources=dagster_resources(world, registry),
-        run_config=NO_REASONS,
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

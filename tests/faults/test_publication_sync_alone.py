@@ -5,7 +5,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.faults.world import DAY, NO_REASONS, dagster_resources, gated_registry, published_state, rows
+from tests.faults.world import DAY, dagster_resources, gated_registry, published_state, rows
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +13,7 @@ def registry(tmp_path_factory):
     return gated_registry(tmp_path_factory.mktemp("registry"))
 
 
-def test_the_sync_alone_after_a_failed_check_changes_nothing(world, registry):
+def test_the_sync_alone_after_a_failed_check_changes_nothing(world, registry, world_vocabulary):
     from orchestration.definitions import defs
     from orchestration.defs.scoring.assets import enforcement_sync
 
@@ -23,7 +23,7 @@ def test_the_sync_alone_after_a_failed_check_changes_nothing(world, registry):
     before = published_state(world)
 
     scored = defs.resolve_job_def("score").execute_in_process(
-        partition_key=str(DAY), resources=resources, run_config=NO_REASONS, instance=instance, raise_on_error=False
+        partition_key=str(DAY), resources=resources, instance=instance, raise_on_error=False
     )
     alone = dg.materialize(
         [enforcement_sync], partition_key=str(DAY), resources=resources, instance=instance, raise_on_error=False

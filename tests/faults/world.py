@@ -22,6 +22,7 @@ from ml.monitor.reference import TrainingReference
 from ml.monitor.thresholds import MonitorThresholds
 from ml.score import leases, publication, store
 from ml.score.publish import DayOutcome, Override, publish_days
+from ml.score.reasons import CONTEXT_ONLY, Reason
 from ml.score.schema import SCORES_COLUMNS
 from ml.score.thresholds import PublicationThresholds
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
@@ -91,6 +92,8 @@ def scores_frame(day: date, bands: dict[str, str], run_id: str) -> pd.DataFrame:
     for i in (1, 2, 3):
         frame[f"reason_code_{i}"] = None
         frame[f"reason_text_{i}"] = None
+    flagged = frame["band"] != "allow"  # as scoring writes them: every flagged account explained
+    frame.loc[flagged, ["reason_code_1", "reason_text_1"]] = ["SIGNAL", "Signal of 0.90"]
     frame = frame.assign(
         model_name="vigil_account_risk", model_version="1", feature_version="f@test", scored_at=now(), run_id=run_id
     )
@@ -211,4 +214,8 @@ def dagster_resources(warehouse: DuckDBWarehouse, registry) -> dict:
     }
 
 
-NO_REASONS = {"ops": {"risk__account_risk_scores": {"config": {"with_reasons": False}}}}
+# The reasons of the world's features, for scoring with its tiny champion (`world_vocabulary`).
+VOCABULARY = {
+    "signal": Reason("SIGNAL", "Signal of {signal:.2f}"),
+    "noise": Reason("NOISE", "Noise of {noise:.2f}", risky_when=CONTEXT_ONLY),
+}

@@ -3,6 +3,7 @@
 import dataclasses
 import math
 import re
+import string
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,14 @@ import yaml
 
 from ml.features.catalog import DBT_PROJECT_DIR, DEFAULT_MODELS_YML
 from ml.score.reasons import (
+    CONTEXT_ONLY,
     DEFAULT_OUTPUT,
+    DERIVED,
     EXAMPLE_ROW,
     VOCABULARY,
     Reason,
+    RiskyWhen,
+    _format_value,
     main,
     reason_codes_for,
     reason_text,
@@ -96,6 +101,7 @@ def _broken(feature: str, **changes: str | None) -> dict[str, Reason]:
         (_broken("cards_added_1d", code="card-velocity"), "UPPER_SNAKE_CASE"),
         (_broken("is_seller", if_missing=None), "needs an if_missing text"),
         (_broken("linked_by_ip", template="x" * 121), "121 characters"),
+        (_broken("account_age_days", risky_when=RiskyWhen(above=90, below=30)), "risky_when holds for no value"),
     ],
 )
 def test_a_broken_vocabulary_is_reported(vocabulary, message):
@@ -108,7 +114,7 @@ def test_a_broken_vocabulary_is_reported(vocabulary, message):
 
 def test_texts_carry_the_accounts_values():
     row = {**EXAMPLE_ROW, "cards_added_1d": 3, "linked_by_card": 5, "cards_on_file": 4, "prepaid_card_share": 0.5}
-    assert reason_text("cards_added_1d", row) == "3 cards added in the last day; cards shared with 5 other accounts"
+    assert reason_text("cards_added_1d", row) == "3 cards added in the last day"
     assert reason_text("prepaid_card_share", row) == "50% of the 4 cards ever added are prepaid"
     assert reason_text("spend_usd_7d", {"spend_usd_7d": 1234.4}) == "$1,234 in orders placed in the last 7 days"
     assert reason_text("linked_by_device", {"linked_by_device": 1}) == "Shares a device with 1 other account"
@@ -127,11 +133,115 @@ def test_low_values_and_false_booleans_are_described_as_they_are():
 def test_unknown_values_never_print_nan():
     assert reason_text("prepaid_card_share", {"prepaid_card_share": math.nan}) == "No card added to the account"
     assert reason_text("is_phone_verified", {}) == "Phone verification status unknown"
-    text = reason_text("cards_added_1d", {"cards_added_1d": math.nan, "linked_by_card": 2})
-    assert text == "An unknown number of cards added in the last day; cards shared with 2 other accounts"
+    text = reason_text("refund_rate_as_seller_30d", {"refund_rate_as_seller_30d": 0.5, "orders_sold_30d": math.nan})
+    assert text == "An unknown number of refunds on sales vs an unknown number of orders sold in the last 30 days"
     all_unknown = dict.fromkeys(FEATURES, math.nan)
     for feature in FEATURES:
         assert not NAN_WORDS.search(reason_text(feature, all_unknown)), feature
+
+
+# --- never a zero or a neutral value -----------------------------------------------------------
+
+# A zero quoted as a quantity: "0 cards", "0%", "$0", "0.0 times".
+QUOTED_ZERO = re.compile(r"(?<![\d.,])(?:\$0|0(?:\.0+)?%?)(?![\d.,]*\d)")
+PROBES = (0.0, 1.0, 0.3, 0.95, 2.0, 6.5, 80.0, 100.0, 1500.0, math.nan)
+
+
+def _backgrounds() -> dict[str, dict[str, float]]:
+    rng = np.random.default_rng(10)
+    rows = {
+        "all zero": dict.fromkeys(FEATURES, 0.0),
+        "all one": dict.fromkeys(FEATURES, 1.0),
+        "all unknown": dict.fromkeys(FEATURES, math.nan),
+        "example": {f: float(EXAMPLE_ROW[f]) for f in FEATURES},
+    }
+    for i in range(20):  # mostly zeros, some unknown, some counts and shares: what real rows look like
+        draw = rng.choice(PROBES, size=len(FEATURES), p=[0.4, 0.1, 0.05, 0.05, 0.1, 0.05, 0.05, 0.05, 0.05, 0.1])
+        rows[f"random {i}"] = dict(zip(FEATURES, draw.tolist(), strict=True))
+    return rows
+
+
+def _only_reasons(cases: list[tuple[str, dict[str, float]]]) -> list[tuple[str | None, str | None]]:
+    """The first reason of each (feature, row): an account whose only positive contribution is
+    that feature's."""
+    contributions = pd.DataFrame([[1.0 if f == feature else -1.0 for f in FEATURES] for feature, _ in cases])
+    values = pd.DataFrame([row for _, row in cases], columns=FEATURES)
+    result = reason_codes_for(contributions.set_axis(FEATURES, axis=1), values, k=1)
+    return list(zip(result["reason_code_1"], result["reason_text_1"], strict=True))
+
+
+def _only_reason(feature: str, row: dict[str, float]) -> tuple[str | None, str | None]:
+    return _only_reasons([(feature, row)])[0]
+
+
+def test_no_reason_quotes_a_zero_or_a_neutral_value():
+    """Over the whole vocabulary: whatever the account's other values, a feature is quoted only
+    at a risky value, and its text then holds no zero (but its own, where zero is the riskiest
+    value, as an account 0 days old) and no unknown."""
+    quoted = 0
+    for label, background in _backgrounds().items():
+        cases = [(feature, {**background, feature: probe}) for feature in FEATURES for probe in PROBES]
+        for (feature, row), (code, text) in zip(cases, _only_reasons(cases), strict=True):
+            risky = _risky(VOCABULARY[feature].risky_when, row[feature])
+            if not risky or any(v == 0 or not math.isfinite(v) for v in _quoted_values(feature, row)):
+                assert code is None, (label, feature, row[feature], text)
+                continue
+            assert code == VOCABULARY[feature].code, (label, feature, row[feature])
+            quoted += 1
+            own_zero_is_risky = _risky(VOCABULARY[feature].risky_when, 0.0)
+            assert own_zero_is_risky or not QUOTED_ZERO.search(text), (label, feature, row[feature], text)
+            assert "unknown" not in text.lower(), (label, feature, row[feature], text)
+    assert quoted > 1000  # the rows above do quote reasons: the checks ran
+
+
+def test_the_pattern_finds_quoted_zeros():
+    for text in ("0 cards added", "Shares a card with 0 other accounts", "0% of 5 orders", "$0 in orders", "0.0 times"):
+        assert QUOTED_ZERO.search(text), text
+    for text in ("10 cards", "$1,250 in orders", "1.0 times", "40 days", "Phone number not verified", "2.05 times"):
+        assert not QUOTED_ZERO.search(text), text
+
+
+@pytest.mark.parametrize(
+    ("feature", "neutral"),
+    [
+        ("account_age_days", 548.0),  # an old account
+        ("seller_tenure_days", 400.0),
+        ("is_phone_verified", 1.0),
+        ("is_seller", 1.0),
+        ("cards_on_file", 1.0),
+        ("distinct_devices_7d", 1.0),
+        ("linked_group_size", 1.0),  # a group of the account alone
+        ("spend_7d_vs_baseline", 0.8),  # below the usual rate
+        ("avg_ship_delay_hours_30d", 45.0),  # shipped within two days
+        ("top_seller_bid_share_30d", 0.3),
+        ("bids_per_stream_30d", 1.0),
+        ("orders_sold_30d", 17.0),  # sales volume: what honest sellers have most of
+        ("reinstatements_received_total", 1.0),
+    ],
+)
+def test_neutral_values_are_never_quoted(feature, neutral):
+    assert _only_reason(feature, {**EXAMPLE_ROW, feature: neutral}) == (None, None)
+
+
+def test_every_quotable_reason_is_quoted_on_the_example_row():
+    """REASON_CODES.md shows each text on the example row: it must be a text scoring would give."""
+    for feature in FEATURES:
+        code, text = _only_reason(feature, {f: float(EXAMPLE_ROW[f]) for f in FEATURES})
+        if VOCABULARY[feature].risky_when == CONTEXT_ONLY:
+            assert code is None, feature
+        else:
+            assert (code, text) == (VOCABULARY[feature].code, reason_text(feature, EXAMPLE_ROW)), feature
+
+
+def test_a_spike_from_nothing_is_quoted_but_not_one_of_nothing():
+    row = {**EXAMPLE_ROW, "spend_7d_vs_baseline": math.nan}
+    assert _only_reason("spend_7d_vs_baseline", row) == (
+        "SPEND_SPIKE",
+        "$2,350 in orders in the last 7 days, none in the 83 days before",
+    )
+    assert _only_reason("spend_7d_vs_baseline", {**row, "spend_usd_7d": 0.0}) == (None, None)
+    overdue = {**EXAMPLE_ROW, "orders_due_for_shipping": 5.0, "overdue_shipping_share": 0.0}
+    assert _only_reason("orders_due_for_shipping", overdue) == (None, None)  # "5 due, 0 still unshipped"
 
 
 # --- top-k selection ----------------------------------------------------------------------------
@@ -182,11 +292,11 @@ def test_top_three_are_the_largest_positive_contributions_with_distinct_codes():
     assert codes.loc["b"].tolist() == [None, None, None]
     assert codes.loc["c"].tolist() == ["NEW_ACCOUNT", None, None]
     assert codes.loc["d"].tolist() == ["CARD_VELOCITY", "SHARED_CARD", "NEW_ACCOUNT"]
-    assert result.loc["a", "reason_text_1"] == "4 cards added in the last 7 days; cards shared with 5 other accounts"
+    assert result.loc["a", "reason_text_1"] == "4 cards added in the last 7 days"
     assert result.loc["a", "reason_text_3"] == "Phone number not verified"
     assert result.loc["b"].isna().all()
     assert result.loc["c", ["reason_text_2", "reason_text_3"]].tolist() == [None, None]
-    assert result.loc["d", "reason_text_1"] == "3 cards added in the last day; cards shared with 5 other accounts"
+    assert result.loc["d", "reason_text_1"] == "3 cards added in the last day"
 
 
 def test_selection_is_deterministic_and_per_row():
@@ -201,12 +311,13 @@ def test_k_sets_the_number_of_slots():
     contributions, values = _frames({"a": [0.5, 0.9, 0.3, 0.1, 0.05, 0.2]})
     assert reason_codes_for(contributions, values, k=1).columns.tolist() == ["reason_code_1", "reason_text_1"]
     wide = reason_codes_for(contributions, values, k=8)
+    # failed_logins_1d pushes the score up (0.05) at 0 failed logins: never a reason.
     assert wide.filter(like="reason_code_").iloc[0].tolist() == [
         "CARD_VELOCITY",
         "SHARED_CARD",
         "PHONE_NOT_VERIFIED",
         "NEW_ACCOUNT",
-        "FAILED_LOGINS",
+        None,
         None,
         None,
         None,
@@ -223,11 +334,44 @@ def test_inputs_that_cannot_be_explained_are_refused():
         reason_codes_for(contributions, values.drop(columns="linked_by_card"))
 
 
-def _reference_codes(contributions: np.ndarray, k: int) -> list[list[str | None]]:
-    """The plain-Python reading of the rule: by contribution, then feature order; first of a code."""
+def _risky(risky: RiskyWhen, value: float) -> bool:
+    if math.isnan(value):
+        return risky.unknown
+    if risky.above is None and risky.below is None:
+        return False
+    return (risky.above is None or value > risky.above) and (risky.below is None or value < risky.below)
+
+
+def _quoted_values(feature: str, row: dict[str, float]) -> list[float]:
+    """The quantities the text of `feature`'s reason quotes for this row as printed, read one by
+    one (its own value left out where zero is risky, as an account 0 days old)."""
+    reason = VOCABULARY[feature]
+    own_zero_risky = _risky(reason.risky_when, 0.0)
+    derived = {name: float(derive(lambda n: row.get(n, math.nan))) for name, derive in DERIVED.items()}
+    shown = []
+    for _, field, spec, _ in string.Formatter().parse(reason.template_for(row[feature])):
+        if field is None or (field == feature and own_zero_risky):
+            continue
+        value = derived[field] if field in derived else row.get(field, math.nan)
+        if math.isfinite(value):
+            value = float(_format_value(value, spec).lstrip("$").split()[0].rstrip("%").replace(",", ""))
+        shown.append(value)
+    return shown
+
+
+def _may_quote(feature: str, row: dict[str, float]) -> bool:
+    """The plain-Python reading of `citable` for one row."""
+    quoted = _quoted_values(feature, row)
+    return _risky(VOCABULARY[feature].risky_when, row[feature]) and all(math.isfinite(v) and v != 0 for v in quoted)
+
+
+def _reference_codes(contributions: np.ndarray, values: np.ndarray, k: int) -> list[list[str | None]]:
+    """The plain-Python reading of the rule: quotable features by contribution, then feature
+    order; first of a code."""
     out = []
-    for row in contributions:
-        ranked = sorted((-c, i) for i, c in enumerate(row.tolist()) if c > 0)
+    for row, value in zip(contributions, values, strict=True):
+        by_name = dict(zip(FEATURES, value.tolist(), strict=True))
+        ranked = sorted((-c, i) for i, c in enumerate(row.tolist()) if c > 0 and _may_quote(FEATURES[i], by_name))
         codes: list[str | None] = []
         for _, i in ranked:
             code = VOCABULARY[FEATURES[i]].code
@@ -253,7 +397,7 @@ def test_fifty_thousand_accounts_at_once():
     assert result.index.equals(index)
     codes = result[["reason_code_1", "reason_code_2", "reason_code_3"]].to_numpy().tolist()
     sample = rng.choice(n, size=500, replace=False)
-    assert [codes[i] for i in sample] == _reference_codes(raw[sample], 3)
+    assert [codes[i] for i in sample] == _reference_codes(raw[sample], values.to_numpy()[sample], 3)
     texts = result[["reason_text_1", "reason_text_2", "reason_text_3"]].to_numpy()
     assert (pd.isna(texts) == result.filter(like="reason_code_").isna().to_numpy()).all()
     assert not any(NAN_WORDS.search(t) for t in texts[sample].ravel() if t is not None)
@@ -277,8 +421,11 @@ def test_texts_of_many_rows_are_the_texts_of_each_row_on_its_own(rows_per_featur
 
     result = reason_codes_for(contributions, values)
 
-    expected = [reason_text(FEATURES[i % len(FEATURES)], row) for i, row in enumerate(values.to_dict("records"))]
+    rows = values.to_dict("records")
+    features = [FEATURES[i % len(FEATURES)] for i in range(len(rows))]
+    expected = [reason_text(f, row) if _may_quote(f, row) else None for f, row in zip(features, rows, strict=True)]
     assert result["reason_text_1"].tolist() == expected
+    assert sum(text is not None for text in expected) > len(rows) / 5
     assert result["reason_text_2"].isna().all()
 
 

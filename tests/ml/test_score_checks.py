@@ -9,6 +9,7 @@ from ml.score.checks import (
     ERROR,
     WARN,
     band_rate_stable,
+    decisions_explained,
     freshness_check,
     no_missing_scores,
     poisson_cdf,
@@ -44,6 +45,18 @@ def test_nan_null_and_out_of_range_scores_fail():
     assert not missing.passed and missing.detail == "2 null/NaN scores or bands among 1000 rows"
     scores.loc[5, "score"] = 1.5
     assert scores_within_unit_interval(scores).blocks
+
+
+def test_a_flagged_account_without_a_reason_refuses_the_day():
+    scores = _scores().assign(reason_code_1=None, reason_text_1=None)
+    flagged = scores["band"] != "allow"
+    scores.loc[flagged, ["reason_code_1", "reason_text_1"]] = ["CARD_VELOCITY", "3 cards added in the last day"]
+    assert decisions_explained(scores).passed  # allowed accounts need none
+    scores.loc[0, "reason_text_1"] = None  # a block with a code but no text
+    scores.loc[7, "reason_code_1"] = None  # a review without a code
+    result = decisions_explained(scores)
+    assert result.blocks and result.statistic == 2
+    assert result.detail == "2 of 25 flagged accounts without a reason code and text"
 
 
 def test_a_missing_or_duplicated_account_fails_the_population_check():

@@ -47,6 +47,7 @@ UI_CHECKS = {
     "no_missing_scores": "No null/NaN score or band.",
     "scores_within_unit_interval": "Scores in [0, 1].",
     "population_matches_features": "One score per account with a feature row that day, nothing else.",
+    "decisions_explained": "Every review/block account carries its first reason code and text.",
     BAND_CHECK: "Review/block rates vs the previous scored days: fails on a collapse or an implausible spike,"
     " warns on a smaller jump.",
     "features_arriving": "Every model feature still arrives: fails when a feature's values on the day are all null,"

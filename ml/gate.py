@@ -2,10 +2,11 @@
 
 Both are evaluated on the same test period. The challenger must beat the champion on average
 precision and on recall at review capacity by a margin, must not raise the false-positive rate
-of any guarded segment beyond a bound, and must not move the daily review/block volume beyond a
-bound. With no champion yet, it must beat the rules baseline. An override promotes anyway, and
-its reason is recorded. Thresholds looser than the defaults are an override too: refused
-without a reason, recorded with one.
+of any guarded segment beyond a bound, must not lose recall at capacity on any guarded abuse type
+(as labelled: a gain overall must not hide a type it stops catching) beyond a bound, and must not
+move the daily review/block volume beyond a bound. With no champion yet, it must beat the rules
+baseline. An override promotes anyway, and its reason is recorded. Thresholds looser than the
+defaults are an override too: refused without a reason, recorded with one.
 
 Promotion writes the gate's pass onto the model version (`gate.*` tags), and scoring verifies
 it (`promotion_record_problems`) before it uses the version behind `@champion`: moving the
@@ -23,6 +24,7 @@ class GateConfig:
     min_average_precision_gain: float = 0.005
     min_recall_at_capacity_gain: float = 0.0
     max_segment_fpr_increase: float = 0.002  # absolute, per guarded segment
+    max_type_recall_drop: float = 0.05  # absolute, recall at capacity per guarded abuse type
     max_volume_change: float = 0.25  # relative change of reviewed + blocked per day
 
 
@@ -31,6 +33,7 @@ _LOOSER_WHEN = {
     "min_average_precision_gain": "lower",
     "min_recall_at_capacity_gain": "lower",
     "max_segment_fpr_increase": "higher",
+    "max_type_recall_drop": "higher",
     "max_volume_change": "higher",
 }
 
@@ -55,6 +58,7 @@ class Evaluation:
     recall_at_capacity: float
     segment_fpr: dict[str, float] = field(default_factory=dict)
     actions_per_day: float = 0.0  # reviewed + blocked
+    recall_by_type: dict[str, float] = field(default_factory=dict)  # recall at capacity per guarded abuse type
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,18 @@ class GateDecision:
     promote: bool
     reasons: tuple[str, ...]
     overridden: bool = False
+
+
+def _worse(
+    before: Mapping[str, float], after: Mapping[str, float], direction: int, bound: float
+) -> list[tuple[str, float, float]]:
+    """(key, before, after) for each key measured both times that moved in `direction` (+1 up,
+    -1 down: the harmful way) by more than `bound`."""
+    return [
+        (key, before[key], value)
+        for key, value in sorted(after.items())
+        if key in before and direction * (value - before[key]) > bound
+    ]
 
 
 def decide_promotion(
@@ -93,13 +109,20 @@ def decide_promotion(
         recall_gain = challenger.recall_at_capacity - champion.recall_at_capacity
         if recall_gain < config.min_recall_at_capacity_gain:
             failures.append(f"recall at capacity gain {recall_gain:+.4f} < {config.min_recall_at_capacity_gain}")
-        for segment, fpr in sorted(challenger.segment_fpr.items()):
-            before = champion.segment_fpr.get(segment)
-            if before is not None and fpr - before > config.max_segment_fpr_increase:
-                failures.append(
-                    f"false-positive rate of segment {segment!r} rises {before:.4f} -> {fpr:.4f}"
-                    f" (bound +{config.max_segment_fpr_increase})"
-                )
+        failures += [
+            f"false-positive rate of segment {segment!r} rises {before:.4f} -> {fpr:.4f}"
+            f" (bound +{config.max_segment_fpr_increase})"
+            for segment, before, fpr in _worse(
+                champion.segment_fpr, challenger.segment_fpr, +1, config.max_segment_fpr_increase
+            )
+        ]
+        failures += [
+            f"recall at capacity of abuse type {kind!r} falls {before:.4f} -> {recall:.4f}"
+            f" (bound -{config.max_type_recall_drop})"
+            for kind, before, recall in _worse(
+                champion.recall_by_type, challenger.recall_by_type, -1, config.max_type_recall_drop
+            )
+        ]
         if champion.actions_per_day > 0:
             change = abs(challenger.actions_per_day - champion.actions_per_day) / champion.actions_per_day
             if change > config.max_volume_change:

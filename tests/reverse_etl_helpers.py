@@ -27,6 +27,7 @@ def synthetic_scores(day: date, bands: dict[str, str], seed: int) -> pd.DataFram
             "as_of_date": day,
             "score": [BAND_SCORE[bands[a]] + rng.uniform(0, 0.05) for a in accounts],
             "band": [bands[a] for a in accounts],
+            "group_id": None,
             "model_name": "vigil_account_risk",
             "model_version": "1",
             "feature_version": "fct_account_features_daily@synthetic",

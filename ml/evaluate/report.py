@@ -18,6 +18,10 @@ NEW_ACCOUNT_DAYS = 30
 # A segment's false-positive rate is only guarded when it rests on enough good snapshots;
 # below that one flagged account moves it by more than any sensible bound.
 MIN_GOOD_ROWS_PER_SEGMENT = 2_000
+# Likewise a labelled abuse type's recall is guarded only with enough bad snapshots of the type.
+MIN_BAD_ROWS_PER_TYPE = 100
+LABELLED_TYPE = "bad_abuse_type"  # from the labels mart: what production knows of a bad account
+SIDES = ("seller", "buyer_only")  # the two sides of the market, as in `segments`
 GROUND_TRUTH_FILE = "accounts.parquet"
 
 
@@ -37,6 +41,10 @@ class BlockReport:
     metrics: dict[str, dict[str, float]]  # score name -> metric -> value
     segment_fpr: dict[str, dict[str, float]]  # model name -> segment -> share of good accounts acted on
     recall_by_abuse_type: dict[str, dict[str, float]] = field(default_factory=dict)  # score -> type -> recall
+    # Recall at capacity per labelled abuse type (`bad_abuse_type`) with enough bad rows: score -> type -> recall.
+    recall_by_labelled_type: dict[str, dict[str, float]] = field(default_factory=dict)
+    # What each model's policy does to each side of the market: model -> side -> measure -> value.
+    sides: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     outcome_per_day: dict[str, dict[str, float]] = field(default_factory=dict)  # model name -> policy outcome
     rows: int = 0
     bad_rows: int = 0
@@ -50,6 +58,7 @@ class BlockReport:
             recall_at_capacity=metrics["recall_at_capacity"],
             segment_fpr=self.segment_fpr.get(name, {}),
             actions_per_day=outcome.get("reviewed_per_day", 0.0) + outcome.get("blocked_per_day", 0.0),
+            recall_by_type=self.recall_by_labelled_type.get(name, {}),
         )
 
     def flat_metrics(self) -> dict[str, float]:
@@ -61,6 +70,11 @@ class BlockReport:
             flat.update({f"test.{name}.fpr.{metric_key(k)}": v for k, v in rates.items()})
         for name, recalls in self.recall_by_abuse_type.items():
             flat.update({f"test.{name}.recall.{metric_key(k)}": v for k, v in recalls.items()})
+        for name, recalls in self.recall_by_labelled_type.items():
+            flat.update({f"test.{name}.labelled_recall.{metric_key(k)}": v for k, v in recalls.items()})
+        for name, sides in self.sides.items():
+            for side, measures in sides.items():
+                flat.update({f"test.{name}.side.{side}.{k}": v for k, v in measures.items()})
         for name, outcome in self.outcome_per_day.items():
             flat.update({f"test.{name}.per_day.{k}": v for k, v in outcome.items()})
         return {k: float(v) for k, v in flat.items() if v is not None and np.isfinite(v)}
@@ -130,9 +144,11 @@ def evaluate_block(
         column = f"score__{name}"
         probability = f"probability__{name}" if name in models else None
         report.metrics[name] = score_metrics(frame, column, review_capacity, probability=probability)
+        queued = top_k_per_day(frame, column, review_capacity)
         if "abuse_type" in frame:
-            queued = top_k_per_day(frame, column, review_capacity)
             report.recall_by_abuse_type[name] = recall_by_group(frame, queued, "abuse_type")
+        if LABELLED_TYPE in frame:
+            report.recall_by_labelled_type[name] = labelled_type_recall(frame, queued)
     good = ~frame["is_bad"].astype(bool)
     for name, model in models.items():
         column = f"probability__{name}"
@@ -142,5 +158,36 @@ def evaluate_block(
             (model.probability[good.to_numpy()] >= policy.block_threshold).mean()
         )
         report.segment_fpr[name] = segment_false_positive_rates(frame, acted, masks)
+        report.sides[name] = side_outcomes(frame, acted)
         report.outcome_per_day[name] = expected_outcome(frame, column, policy.review_threshold, policy.block_threshold)
     return report
+
+
+def labelled_type_recall(frame: pd.DataFrame, queued: pd.Series) -> dict[str, float]:
+    """Recall at capacity per labelled abuse type, for the types with `MIN_BAD_ROWS_PER_TYPE`
+    bad rows or more (fewer: one account moves it by more than any sensible bound)."""
+    bad = frame["is_bad"].astype(bool) & frame[LABELLED_TYPE].notna()
+    counts = frame.loc[bad, LABELLED_TYPE].value_counts()
+    recalls = recall_by_group(frame, queued, LABELLED_TYPE)
+    return {kind: recall for kind, recall in recalls.items() if counts.get(kind, 0) >= MIN_BAD_ROWS_PER_TYPE}
+
+
+def side_outcomes(frame: pd.DataFrame, acted: pd.Series) -> dict[str, dict[str, float]]:
+    """Per side of the market (sellers, buyer-only accounts): the share of its good and of its
+    bad account-days the policy acts on, and the ratio of its good share to the buyers' (how
+    much more friction an honest account of the side carries)."""
+    bad = frame["is_bad"].astype(bool)
+    sides = {"seller": frame["is_seller"] == 1, "buyer_only": frame["is_seller"] != 1}
+    out: dict[str, dict[str, float]] = {}
+    for side, mask in sides.items():
+        good_rows, bad_rows = mask & ~bad, mask & bad
+        out[side] = {
+            "good_rows": float(good_rows.sum()),
+            "bad_rows": float(bad_rows.sum()),
+            "good_acted_share": float(acted[good_rows].mean()) if good_rows.any() else float("nan"),
+            "bad_acted_share": float(acted[bad_rows].mean()) if bad_rows.any() else float("nan"),
+        }
+    buyers = out["buyer_only"]["good_acted_share"]
+    for measures in out.values():
+        measures["good_acted_vs_buyers"] = measures["good_acted_share"] / buyers if buyers > 0 else float("nan")
+    return out

@@ -1,6 +1,8 @@
 """What a reviewer needs about one scored day, read from the warehouse (read-only): the review
 and block items highest first, each with its reasons, its recent scores, its decision history
 and its linked accounts' own status, plus the day's band rates, drift and publication status.
+Flagged accounts of one linked group (`group_id`, the mart's `linked_group_id`) make one work
+item: a reviewer judges the group, its shared identifiers and its members' evidence together.
 
 Everything is as of the day: decisions and statuses up to its as-of date, links that held on it.
 Rendering is `ml.monitor.report_html`.
@@ -68,6 +70,28 @@ class QueueItem:
     decisions: tuple[Decision, ...]  # oldest first, up to the day
     linked: tuple[LinkedAccount, ...]
     linked_total: int
+    group_id: str | None = None  # the account's linked group on the day (null: no strong link)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """What a reviewer works as one: a flagged account, or the flagged members of one linked
+    group (highest score first)."""
+
+    members: tuple[QueueItem, ...]
+    group_id: str | None = None  # set when the item is a group of two or more flagged members
+
+    @property
+    def score(self) -> float:
+        return self.members[0].score
+
+    @property
+    def shared_link_types(self) -> tuple[str, ...]:
+        """The identifier types that link the group's flagged members to each other."""
+        ids = {m.account_id for m in self.members}
+        return tuple(
+            sorted({t for m in self.members for la in m.linked if la.account_id in ids for t in la.link_types})
+        )
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,24 @@ class DayQueue:
     history_days: int = HISTORY_DAYS
     generated_at: datetime | None = None
     band_history: tuple[tuple[date, dict[str, float]], ...] = field(default_factory=tuple)
+
+    @property
+    def work_items(self) -> tuple[WorkItem, ...]:
+        """The shown items as a reviewer works them: the members of a linked group together, at
+        the place of its highest-scored member; every other account on its own."""
+        groups: dict[str, list[QueueItem]] = defaultdict(list)
+        for item in self.items:
+            if item.group_id is not None:
+                groups[item.group_id].append(item)
+        work, placed = [], set()
+        for item in self.items:
+            members = groups.get(item.group_id, []) if item.group_id is not None else []
+            if len(members) < 2:
+                work.append(WorkItem((item,)))
+            elif item.group_id not in placed:
+                placed.add(item.group_id)
+                work.append(WorkItem(tuple(members), item.group_id))
+        return tuple(work)
 
     @property
     def band_rates(self) -> dict[str, float]:
@@ -198,7 +240,7 @@ def read_queue(
         versions = tuple(sorted({r["v_min"] for r in counts} | {r["v_max"] for r in counts}))
         band_counts = {band: 0 for band in BANDS} | {r["band"]: int(r["n"]) for r in counts}
         flagged = session.fetch_arrow(
-            f"select account_id, score, band, {reason_columns} from {risk}.{SCORES_TABLE}"
+            f"select account_id, score, band, group_id, {reason_columns} from {risk}.{SCORES_TABLE}"
             f" where as_of_date = ? and band in ({', '.join(repr(b) for b in FLAGGED)})"
             " order by score desc, account_id",
             [day],
@@ -270,6 +312,7 @@ def read_queue(
                 tuple(decisions[account]),
                 linked,
                 len(linked_all),
+                row["group_id"],
             )
         )
     totals: dict[date, int] = defaultdict(int)

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from ml.monitor.queue import CheckRow, DayQueue, DayScore, LinkedAccount, QueueItem
+from ml.monitor.queue import CheckRow, DayQueue, DayScore, LinkedAccount, QueueItem, WorkItem
 
 MONITOR_CHECKS = ("features_arriving", "drift.features", "drift.score")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -53,6 +53,10 @@ ol.queue { list-style: none; padding: 0; margin: 0; }
            font-variant-numeric: tabular-nums; columns: 2; }
 .linked { margin: 0; padding: 0; list-style: none; } .linked li { margin-bottom: 2px; }
 .linked .account { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+.group { border: 1px solid var(--line); border-left: 5px solid var(--block); border-radius: 8px;
+         padding: 10px 12px; margin: 10px 0; background: #f8f9fa; }
+.group > h2 .rank { color: var(--muted); font-weight: 400; margin-right: 6px; }
+.group ol.members { list-style: none; padding: 0; margin: 6px 0 0; }
 .notes { background: #fef7e0; border-radius: 8px; padding: 8px 12px; }
 svg.spark { display: block; }
 """
@@ -119,7 +123,7 @@ def _linked(linked: LinkedAccount) -> str:
     )
 
 
-def _item(rank: int, item: QueueItem, queue: DayQueue) -> str:
+def _item(rank: int | str, item: QueueItem, queue: DayQueue) -> str:
     first = queue.day - timedelta(days=queue.history_days - 1)
     reasons = "".join(f"<li>{escape(text)} <code>{escape(code)}</code></li>" for code, text in item.reasons)
     reasons_html = f'<ol class="reasons">{reasons}</ol>' if reasons else '<p class="muted">no reasons recorded</p>'
@@ -152,6 +156,24 @@ def _item(rank: int, item: QueueItem, queue: DayQueue) -> str:
     <div class="decisions"><h3>Decision history</h3>{decisions_html}</div>
     <div class="links"><h3>Linked accounts ({item.linked_total})</h3>{linked_html}</div>
   </div>
+</li>"""
+
+
+def _work_item(rank: int, work: WorkItem, queue: DayQueue) -> str:
+    """One account's card, or a group's: its members' cards under one heading with what links them."""
+    if work.group_id is None:
+        return _item(rank, work.members[0], queue)
+    bands = [m.band for m in work.members]
+    counts = ", ".join(f"{bands.count(b)} {b}" for b in ("block", "review") if b in bands)
+    shared = escape(", ".join(work.shared_link_types) or "linked through accounts outside the queue")
+    members = "".join(_item(f"{rank}.{i}", member, queue) for i, member in enumerate(work.members, 1))
+    group = escape(work.group_id)
+    return f"""
+<li class="group" data-group="{group}" data-members="{len(work.members)}">
+  <h2><span class="rank">#{rank}</span>Linked group <span class="account">{group}</span>:
+      {len(work.members)} flagged accounts ({counts}), highest score {work.score:.3f}</h2>
+  <p class="muted">Shared between them: {shared}. One item: judge the group and its members together.</p>
+  <ol class="members">{members}</ol>
 </li>"""
 
 
@@ -212,11 +234,15 @@ def render(queue: DayQueue) -> str:
     generated = f" &middot; generated {queue.generated_at:%Y-%m-%d %H:%M} UTC" if queue.generated_at else ""
     counts = f"{queue.band_counts.get('review', 0):,} review, {queue.band_counts.get('block', 0):,} block"
     shown = (
-        f"showing the {len(queue.items):,} highest of {queue.flagged_total:,}"
+        f"showing the {len(queue.items):,} highest of {queue.flagged_total:,} accounts"
         if len(queue.items) < queue.flagged_total
-        else f"{queue.flagged_total:,} items"
+        else f"{queue.flagged_total:,} accounts"
     )
-    items = "".join(_item(rank, item, queue) for rank, item in enumerate(queue.items, 1))
+    work = queue.work_items
+    groups = [w for w in work if w.group_id is not None]
+    in_groups = sum(len(w.members) for w in groups)
+    grouped = f", {len(groups):,} of them linked groups of {in_groups:,} accounts" if groups else ""
+    items = "".join(_work_item(rank, item, queue) for rank, item in enumerate(work, 1))
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -232,7 +258,8 @@ def render(queue: DayQueue) -> str:
     (run {escape(queue.scores_run_id or "several")}){generated}</p>
 </header>
 {_summary(queue)}
-<h2 id="items">Review and block items, highest score first: {shown} ({counts})</h2>
+<h2 id="items">Review and block items, highest score first: {len(work):,} items to work{grouped};
+  {shown} ({counts})</h2>
 <ol class="queue">{items}</ol>
 </body>
 </html>

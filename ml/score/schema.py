@@ -29,6 +29,9 @@ REASON_COLUMNS = tuple(
 )
 FIRST_REASON = tuple(name for name, _ in REASON_COLUMNS[:2])  # what every flagged account must carry
 MODEL_COLUMNS = (("model_name", "string"), ("model_version", "string"))
+# The account's linked group on the day (the mart's `linked_group_id`; null when it has no strong
+# link): review and the product act on a group's flagged members together.
+GROUP_COLUMN = ("group_id", "string")
 
 # One row per account and as-of day; a partition (day) is replaced whole on re-run.
 SCORES_COLUMNS = (
@@ -36,6 +39,7 @@ SCORES_COLUMNS = (
     ("as_of_date", "date"),
     ("score", "float"),
     ("band", "string"),
+    GROUP_COLUMN,
     *REASON_COLUMNS,
     *MODEL_COLUMNS,
     ("feature_version", "string"),
@@ -50,6 +54,7 @@ SYNC_COLUMNS = (
     ("decision", "string"),
     ("band", "string"),
     ("score", "float"),
+    GROUP_COLUMN,
     *REASON_COLUMNS,
     *MODEL_COLUMNS,
     ("effective_from", "date"),
@@ -68,6 +73,7 @@ DECISIONS_COLUMNS = (
     ("previous_decision", "string"),
     ("band", "string"),
     ("score", "float"),
+    GROUP_COLUMN,
     *REASON_COLUMNS,
     *MODEL_COLUMNS,
     ("decided_at", "timestamp"),

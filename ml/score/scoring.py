@@ -17,11 +17,12 @@ import pandas as pd
 from ml.policy import DecisionPolicy
 from ml.score.checks import BANDS
 from ml.score.reasons import reason_codes_for
-from ml.score.schema import REASON_COLUMNS, REASON_SLOTS
+from ml.score.schema import GROUP_COLUMN, REASON_COLUMNS, REASON_SLOTS
 from ml.train.model import RiskModel, numeric_matrix
 
 REASON_BANDS = ("review", "block")
 REASON_NAMES = [name for name, _ in REASON_COLUMNS]
+GROUP_OF_FEATURES = "linked_group_id"  # the mart's column that scoring carries as `group_id`
 
 
 def model_inputs(features: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
@@ -90,6 +91,12 @@ def score_accounts(
         "as_of_date": as_of_dates(features["as_of_date"]),
         "score": probability,
         "band": band,
+        # Null for feature rows without the column (a frame built by hand, not the mart).
+        GROUP_COLUMN[0]: (
+            features[GROUP_OF_FEATURES].to_numpy(dtype=object)
+            if GROUP_OF_FEATURES in features
+            else np.full(len(band), None, dtype=object)
+        ),
     }
     for name in REASON_NAMES:
         column = np.full(len(band), None, dtype=object)

@@ -30,7 +30,15 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from ml.score.schema import DAILY, DECISIONS_COLUMNS, INTRADAY, REASON_COLUMNS, SOURCE_COLUMN, SYNC_COLUMNS
+from ml.score.schema import (
+    DAILY,
+    DECISIONS_COLUMNS,
+    GROUP_COLUMN,
+    INTRADAY,
+    REASON_COLUMNS,
+    SOURCE_COLUMN,
+    SYNC_COLUMNS,
+)
 
 # Band -> what the product should do.
 DECISION_OF_BAND = {"allow": "none", "review": "review", "block": "block"}
@@ -42,7 +50,7 @@ HUMAN_LIFT_HOLD_DAYS = 30
 # feature day), not a population change: the day is refused rather than applied.
 MAX_TOMBSTONE_SHARE = 0.05
 MIN_LIVE_ROWS_FOR_SHARE = 100
-CARRIED = ["band", "score", *(name for name, _ in REASON_COLUMNS), "model_name", "model_version"]
+CARRIED = ["band", "score", GROUP_COLUMN[0], *(name for name, _ in REASON_COLUMNS), "model_name", "model_version"]
 # Human lifts: one row per reinstatement known by the end of the day being applied.
 LIFT_COLUMNS = ("account_id", "lifted_at", "description")
 MODEL, LEFT, RETURNED = "model", "left the population", "returned"

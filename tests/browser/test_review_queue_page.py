@@ -23,13 +23,16 @@ def test_the_reviewer_sees_the_items_highest_score_first_with_their_reasons(chro
     document = parse(dump_dom(chromium, page.as_uri()))
 
     items = _items(document)
-    assert [i.attrs["data-account"] for i in items] == ["acct_a", HOSTILE, "acct_b"]
-    assert [i.first(class_="account").text() for i in items] == ["acct_a", HOSTILE, "acct_b"]
-    assert [float(i.attrs["data-score"]) for i in items] == [0.91, 0.52, 0.31]
+    # acct_a and acct_b are one linked group: one work item, at acct_a's place.
+    assert [i.attrs["data-account"] for i in items] == ["acct_a", "acct_b", HOSTILE]
+    assert [i.first(class_="account").text() for i in items] == ["acct_a", "acct_b", HOSTILE]
+    assert [float(i.attrs["data-score"]) for i in items] == [0.91, 0.31, 0.52]
     assert [i.attrs["data-band"] for i in items] == ["block", "review", "review"]
+    [group] = list(document.iter("li", class_="group"))
+    assert [i.attrs["data-account"] for i in group.iter("li", class_="item")] == ["acct_a", "acct_b"]
     assert items[0].first("ol", class_="reasons").text() == "5 cards CARDS_ADDED"
     # Hostile data is shown as text, never run or loaded: no script or image element exists.
-    assert items[1].first("ol", class_="reasons").text() == f"{HOSTILE_REASON} CARDS_ADDED"
+    assert items[2].first("ol", class_="reasons").text() == f"{HOSTILE_REASON} CARDS_ADDED"
     assert not list(document.iter("script")) and not list(document.iter("img"))
     assert "Review queue" in document.first("h1").text() and str(DAY) in document.first("h1").text()
 
@@ -80,8 +83,18 @@ def test_the_pipelines_page_of_its_last_scored_day_opens_with_its_items_in_order
 
     items = _items(document)
     assert items, "the last scored day has review or block items"
-    scores = [float(i.attrs["data-score"]) for i in items]
-    assert scores == sorted(scores, reverse=True)
+    # Work items highest first: an account alone, or a linked group (its members highest first)
+    # at its best member's place.
+    work = [
+        li for li in document.first("ol", class_="queue").children if isinstance(li, type(document)) and li.tag == "li"
+    ]
+    members = [
+        [float(i.attrs["data-score"]) for i in w.iter("li", class_="item")] or [float(w.attrs["data-score"])]
+        for w in work
+    ]
+    assert [m[0] for m in members] == sorted((m[0] for m in members), reverse=True)
+    assert all(m == sorted(m, reverse=True) for m in members)
+    assert sum(len(m) for m in members) == len(items)
     assert {i.attrs["data-band"] for i in items} <= {"review", "block"}
     assert all(i.first("ol", class_="reasons").text() for i in items)  # reasons on every flagged row
     assert all(i.first("svg") for i in items)  # the score's recent history

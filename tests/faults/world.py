@@ -88,6 +88,7 @@ def new_reviews(ids: list[str], shift: int = 10) -> dict[str, str]:
 def scores_frame(day: date, bands: dict[str, str], run_id: str) -> pd.DataFrame:
     frame = pd.DataFrame({"account_id": list(bands), "band": list(bands.values())})
     frame["as_of_date"] = day
+    frame["group_id"] = None
     frame["score"] = frame["band"].map({"allow": 0.02, "review": 0.3, "block": 0.8})
     for i in (1, 2, 3):
         frame[f"reason_code_{i}"] = None

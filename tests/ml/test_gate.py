@@ -31,6 +31,24 @@ def test_a_segment_false_positive_regression_is_refused_even_with_better_metrics
     assert decision.reasons == ("false-positive rate of segment 'new_accounts' rises 0.0100 -> 0.0200 (bound +0.002)",)
 
 
+def test_a_lost_abuse_type_is_refused_even_with_better_metrics():
+    champion = Evaluation(0.40, 0.50, actions_per_day=100, recall_by_type={"seller_scam": 0.80, "shill_bidding": 0.30})
+    drops_shill = Evaluation(
+        0.45, 0.55, actions_per_day=100, recall_by_type={"seller_scam": 0.90, "shill_bidding": 0.2}
+    )
+    within = Evaluation(0.45, 0.55, actions_per_day=100, recall_by_type={"seller_scam": 0.76, "shill_bidding": 0.30})
+    new_type = Evaluation(0.45, 0.55, actions_per_day=100, recall_by_type={"seller_scam": 0.8, "account_takeover": 0.1})
+
+    decision = decide_promotion(drops_shill, champion, RULES, CONFIG)
+
+    assert not decision.promote
+    assert decision.reasons == (
+        "recall at capacity of abuse type 'shill_bidding' falls 0.3000 -> 0.2000 (bound -0.05)",
+    )
+    assert decide_promotion(within, champion, RULES, CONFIG).promote  # 0.04 lower: within the bound
+    assert decide_promotion(new_type, champion, RULES, CONFIG).promote  # a type the champion was not judged on
+
+
 def test_a_large_shift_in_daily_volume_is_refused():
     shifted = Evaluation(0.45, 0.55, {"new_accounts": 0.010, "tenured": 0.002}, actions_per_day=160)
     decision = decide_promotion(shifted, CHAMPION, RULES, CONFIG)
@@ -56,6 +74,7 @@ def test_thresholds_looser_than_the_defaults_are_refused_without_an_override_rea
     assert overridden.promote and overridden.overridden
     assert "thresholds loosened: max_volume_change 0.25 -> 10" in overridden.reasons
     assert loosened(GateConfig(min_average_precision_gain=0.01, max_volume_change=0.1)) == ()  # stricter is fine
+    assert loosened(GateConfig(max_type_recall_drop=0.5)) == ("max_type_recall_drop 0.05 -> 0.5",)
 
 
 def test_a_version_without_the_gates_pass_may_not_score():

@@ -2,6 +2,7 @@
 scores, decision history, linked accounts with their own status, publication and drift status),
 rendered as one self-contained page in which every value is escaped."""
 
+import dataclasses
 import re
 from datetime import date, datetime, timedelta
 
@@ -21,6 +22,7 @@ HOSTILE_REASON = '<script>alert("x")</script> & 5 cards'
 NOW = datetime(2026, 10, 1, 2, 0)
 # account -> (score, band) on DAY; earlier days score lower
 TODAY = {"acct_a": (0.91, "block"), HOSTILE: (0.52, "review"), "acct_b": (0.31, "review"), "acct_c": (0.02, "allow")}
+GROUP = "group_acct_a"  # acct_a and acct_b share a device: one linked group
 
 
 def _scores(day: date, scale: float, run: str) -> pd.DataFrame:
@@ -31,6 +33,7 @@ def _scores(day: date, scale: float, run: str) -> pd.DataFrame:
             "as_of_date": day,
             "score": score * scale,
             "band": band if scale == 1 else "allow",
+            "group_id": GROUP if account in ("acct_a", "acct_b") else None,
         }
         row |= {f"reason_code_{i}": None for i in (1, 2, 3)} | {f"reason_text_{i}": None for i in (1, 2, 3)}
         if band != "allow" and scale == 1:
@@ -117,6 +120,27 @@ def test_the_queue_holds_review_and_block_items_highest_first_as_of_the_day(ware
     assert [d.decision for d in top.decisions] == ["review", "block"]  # not the later `none`
     assert queue.publication.status == "published"
     assert queue.band_counts == {"allow": 1, "review": 2, "block": 1}
+
+
+def test_flagged_members_of_one_linked_group_are_one_work_item_at_its_best_members_place(warehouse):
+    queue = read_queue(warehouse, DAY)
+
+    work = queue.work_items
+    assert [[m.account_id for m in w.members] for w in work] == [["acct_a", "acct_b"], [HOSTILE]]
+    assert [w.group_id for w in work] == [GROUP, None]
+    assert work[0].score == 0.91 and work[0].shared_link_types == ("device",)
+    page = render(queue)
+    assert f'data-group="{GROUP}" data-members="2"' in page
+    assert "2 items to work, 1 of them linked groups of 2 accounts" in page
+    assert "Shared between them: device." in page
+
+
+def test_a_group_with_one_flagged_member_is_an_ordinary_item(warehouse):
+    queue = read_queue(warehouse, DAY)
+    alone = dataclasses.replace(queue, items=tuple(i for i in queue.items if i.account_id != "acct_b"))
+
+    assert [w.group_id for w in alone.work_items] == [None, None]
+    assert "data-group" not in render(alone)
 
 
 def test_linked_accounts_that_held_on_the_day_come_with_their_own_status(warehouse):

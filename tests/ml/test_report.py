@@ -3,7 +3,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ml.evaluate.report import ScoredModel, evaluate_block, segments
+from ml.evaluate.metrics import top_k_per_day
+from ml.evaluate.report import MIN_BAD_ROWS_PER_TYPE, ScoredModel, evaluate_block, segments
 from ml.policy import DecisionPolicy, PolicyCosts
 
 
@@ -67,6 +68,40 @@ def test_every_score_is_compared_and_models_get_policy_outcomes_and_segment_rate
     gate = report.gate_evaluation("challenger")
     assert gate.actions_per_day == outcome["reviewed_per_day"] + outcome["blocked_per_day"]
     assert report.rows == len(frame) and report.days == 5
+
+
+def test_labelled_types_with_enough_bad_rows_and_both_sides_are_reported_and_reach_the_gate():
+    frame = _block(days=10)
+    bad = frame["is_bad"].to_numpy()
+    # Every bad row labelled: most payment fraud, a handful shill bidding (too few to guard).
+    frame["bad_abuse_type"] = np.where(
+        bad, np.where(np.arange(len(frame)) % 20 == 0, "shill_bidding", "payment_fraud"), None
+    )
+    assert (frame["bad_abuse_type"] == "payment_fraud").sum() >= MIN_BAD_ROWS_PER_TYPE
+    assert 0 < (frame["bad_abuse_type"] == "shill_bidding").sum() < MIN_BAD_ROWS_PER_TYPE
+    signal = bad * 0.5 + np.random.default_rng(2).random(len(frame)) * 0.5
+
+    report = evaluate_block(
+        frame,
+        scores={},
+        models={"challenger": ScoredModel(signal, signal, _policy(0.4, 0.9))},
+        review_capacity=10,
+        min_good_rows=100,
+    )
+
+    queued = top_k_per_day(frame.assign(s=signal), "s", 10).to_numpy()
+    fraud = (frame["bad_abuse_type"] == "payment_fraud").to_numpy()
+    assert report.recall_by_labelled_type["challenger"] == {"payment_fraud": queued[fraud].mean()}
+    assert report.gate_evaluation("challenger").recall_by_type == {"payment_fraud": queued[fraud].mean()}
+    sides = report.sides["challenger"]
+    seller, acted = frame["is_seller"].to_numpy() == 1, signal >= 0.4
+    assert sides["seller"]["good_acted_share"] == acted[seller & ~bad].mean()
+    assert sides["buyer_only"]["bad_acted_share"] == acted[~seller & bad].mean()
+    assert sides["buyer_only"]["good_acted_vs_buyers"] == 1.0
+    assert sides["seller"]["good_acted_vs_buyers"] == acted[seller & ~bad].mean() / acted[~seller & ~bad].mean()
+    flat = report.flat_metrics()
+    assert flat["test.challenger.labelled_recall.payment_fraud"] == queued[fraud].mean()
+    assert flat["test.challenger.side.seller.good_acted_share"] == sides["seller"]["good_acted_share"]
 
 
 def test_flat_metrics_have_mlflow_safe_names_and_no_nan():

@@ -103,3 +103,17 @@ def test_as_of_dates_are_dates_whatever_the_input_type():
     ):
         converted = as_of_dates(column).tolist()
         assert converted == expected and all(type(d) is date for d in converted), column
+
+
+def test_each_account_carries_its_linked_group_and_the_group_is_never_a_model_input(day):
+    model, policy, features = day
+    groups = np.where(np.arange(len(features)) % 3 == 0, "group_" + features["account_id"].astype(str), None)
+
+    scores = score_accounts(features.assign(linked_group_id=groups), model, policy, **META)
+
+    assert scores["group_id"].tolist() == groups.tolist()
+    assert "linked_group_id" not in model.features
+    pd.testing.assert_frame_equal(
+        scores.drop(columns="group_id"), score_accounts(features, model, policy, **META).drop(columns="group_id")
+    )
+    assert score_accounts(features, model, policy, **META)["group_id"].isna().all()  # rows without the column

@@ -19,6 +19,7 @@ def _scores(day: date, bands: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame({"account_id": list(bands), "band": list(bands.values())})
     frame["as_of_date"] = day
     frame["score"] = frame["band"].map({"allow": 0.01, "review": 0.2, "block": 0.7})
+    frame["group_id"] = None
     for i in (1, 2, 3):
         frame[f"reason_code_{i}"] = "CARD_VELOCITY" if i == 1 else None
         frame[f"reason_text_{i}"] = (

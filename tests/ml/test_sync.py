@@ -17,6 +17,7 @@ def _scores(bands: dict[str, str], day: date = date(2026, 7, 1)) -> pd.DataFrame
             "as_of_date": day,
             "score": [{"allow": 0.01, "review": 0.2, "block": 0.6}[b] for b in bands.values()],
             "band": list(bands.values()),
+            "group_id": None,
             **{f"reason_{kind}_{i}": None for i in (1, 2, 3) for kind in ("code", "text")},
             "model_name": "m",
             "model_version": "1",
@@ -37,6 +38,15 @@ def test_the_first_day_inserts_one_row_per_account_with_its_decision():
     assert rows["decision"].to_dict() == {"a": "none", "b": "review", "c": "block"}
     assert (rows["effective_from"] == date(2026, 7, 1)).all() and not rows["is_tombstone"].any()
     assert diff.decisions["previous_decision"].isna().all() and len(diff.decisions) == 3
+
+
+def test_a_decision_carries_the_accounts_linked_group_to_the_product_and_the_history():
+    scores = _scores({"a": "block", "b": "review", "c": "allow"}).assign(group_id=["group_a", "group_a", None])
+
+    diff = diff_sync(EMPTY, scores, date(2026, 7, 1), NOW, "r1")
+
+    assert diff.upserts.set_index("account_id")["group_id"].to_dict() == {"a": "group_a", "b": "group_a", "c": None}
+    assert diff.decisions.set_index("account_id")["group_id"].to_dict() == {"a": "group_a", "b": "group_a", "c": None}
 
 
 def test_only_decision_changes_are_upserted_not_score_drift():

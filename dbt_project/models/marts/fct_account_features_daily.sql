@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='as_of_date',
-        on_schema_change='fail'
+        on_schema_change='append_new_columns'
     )
 }}
 {#-
@@ -15,6 +15,10 @@
     models/intermediate/features/ and joined and named in int_features_joined (the as-of days
     come from vars `min_date`/`max_date`, which Dagster's daily partitions pass; without them,
     the days after the last one built). Re-running a day replaces that day's rows.
+
+    A column added to the definitions is added to the table on the next run (null on the days
+    built before; re-run those days to fill it): a full refresh would drop every day not in
+    the run's vars.
 -#}
 with
 

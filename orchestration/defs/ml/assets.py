@@ -65,6 +65,7 @@ class EvaluationConfig(dg.Config):
     min_average_precision_gain: float = GateConfig.min_average_precision_gain
     min_recall_at_capacity_gain: float = GateConfig.min_recall_at_capacity_gain
     max_segment_fpr_increase: float = GateConfig.max_segment_fpr_increase
+    max_type_recall_drop: float = GateConfig.max_type_recall_drop
     max_volume_change: float = GateConfig.max_volume_change
     override_reason: str | None = None
 
@@ -149,6 +150,14 @@ def _markdown_table(metrics: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def _by_side(sides: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """model -> side -> measure as one table: a column per model, a row per side and measure."""
+    return {
+        model: {f"{side}.{measure}": value for side, measures in by_side.items() for measure, value in measures.items()}
+        for model, by_side in sides.items()
+    }
+
+
 def _embedded_png(path: Path) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{path.stem}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
 
@@ -174,6 +183,7 @@ def model_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig
         min_average_precision_gain=config.min_average_precision_gain,
         min_recall_at_capacity_gain=config.min_recall_at_capacity_gain,
         max_segment_fpr_increase=config.max_segment_fpr_increase,
+        max_type_recall_drop=config.max_type_recall_drop,
         max_volume_change=config.max_volume_change,
     )
     challenger_version = registry.version_of("challenger")
@@ -198,6 +208,8 @@ def model_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig
             "metrics": dg.MetadataValue.md(_markdown_table(report.metrics)),
             "segment_false_positive_rates": dg.MetadataValue.md(_markdown_table(report.segment_fpr)),
             "recall_by_abuse_type": dg.MetadataValue.md(_markdown_table(report.recall_by_abuse_type)),
+            "recall_by_labelled_type": dg.MetadataValue.md(_markdown_table(report.recall_by_labelled_type)),
+            "policy_by_side": dg.MetadataValue.md(_markdown_table(_by_side(report.sides))),
             "policy_outcome_per_day": dg.MetadataValue.md(_markdown_table(report.outcome_per_day)),
             "pr_roc_curves": _embedded_png(plots / "pr_roc_curves.png"),
             "mlflow_run_id": outcome.run_id,

@@ -174,6 +174,7 @@ features as (
         links.linked_by_ip,
         links.linked_accounts,
         link_groups.linked_group_size,
+        link_groups.linked_group_id,
         links.linked_actioned_accounts,
         links.linked_actioned_share,
         links.linked_charged_back_accounts

@@ -1,6 +1,6 @@
 {{ config(materialized='ephemeral') }}
--- The size of each account's connected group in the strong-link graph holding on each as-of
--- day (1 when it has no strong link).
+-- Each account's connected group in the strong-link graph holding on each as-of day: its size
+-- (1 when it has no strong link) and its id, what lets review and enforcement act on the group.
 {#- Connected groups by min-label propagation, unrolled (portable: no recursive UNION). Groups
     wider than this many hops are split; rings and families are far smaller. -#}
 {%- set hops = 6 %}
@@ -71,6 +71,7 @@ group_sizes as (
     select
         labelled.as_of_date,
         labelled.account_id,
+        labelled.group_label,
         sizes.group_size
     from group_labels_{{ hops }} as labelled
     inner join (
@@ -87,7 +88,9 @@ features as (
     select
         points.account_id,
         points.as_of_date,
-        coalesce(group_sizes.group_size, 1) as linked_group_size
+        coalesce(group_sizes.group_size, 1) as linked_group_size,
+        -- Named after its smallest account id: the same group on the same day has the same id.
+        case when group_sizes.group_size > 1 then 'group_' || group_sizes.group_label end as linked_group_id
     from points
     left join group_sizes
         on group_sizes.account_id = points.account_id and group_sizes.as_of_date = points.as_of_date

@@ -53,8 +53,9 @@ ol.queue { list-style: none; padding: 0; margin: 0; }
            font-variant-numeric: tabular-nums; columns: 2; }
 .linked { margin: 0; padding: 0; list-style: none; } .linked li { margin-bottom: 2px; }
 .linked .account { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
-.group { border: 1px solid var(--line); border-left: 5px solid var(--block); border-radius: 8px;
+.group { border: 1px solid var(--line); border-left: 5px solid var(--review); border-radius: 8px;
          padding: 10px 12px; margin: 10px 0; background: #f8f9fa; }
+.group.band-block { border-left-color: var(--block); }
 .group > h2 .rank { color: var(--muted); font-weight: 400; margin-right: 6px; }
 .group ol.members { list-style: none; padding: 0; margin: 6px 0 0; }
 .notes { background: #fef7e0; border-radius: 8px; padding: 8px 12px; }
@@ -168,8 +169,9 @@ def _work_item(rank: int, work: WorkItem, queue: DayQueue) -> str:
     shared = escape(", ".join(work.shared_link_types) or "linked through accounts outside the queue")
     members = "".join(_item(f"{rank}.{i}", member, queue) for i, member in enumerate(work.members, 1))
     group = escape(work.group_id)
+    top = "block" if "block" in bands else "review"
     return f"""
-<li class="group" data-group="{group}" data-members="{len(work.members)}">
+<li class="group band-{top}" data-group="{group}" data-members="{len(work.members)}">
   <h2><span class="rank">#{rank}</span>Linked group <span class="account">{group}</span>:
       {len(work.members)} flagged accounts ({counts}), highest score {work.score:.3f}</h2>
   <p class="muted">Shared between them: {shared}. One item: judge the group and its members together.</p>

@@ -212,6 +212,9 @@ def test_the_pattern_finds_quoted_zeros():
         ("distinct_devices_7d", 1.0),
         ("linked_group_size", 1.0),  # a group of the account alone
         ("spend_7d_vs_baseline", 0.8),  # below the usual rate
+        ("spend_7d_vs_baseline", 2.5),  # a normal week's swing
+        ("refund_rate_as_seller_30d", 0.1),  # honest sellers refund some orders
+        ("lots_lost_share_30d", 1.0),  # most bidders lose most lots
         ("avg_ship_delay_hours_30d", 45.0),  # shipped within two days
         ("top_seller_bid_share_30d", 0.3),
         ("bids_per_stream_30d", 1.0),
@@ -240,8 +243,11 @@ def test_a_spike_from_nothing_is_quoted_but_not_one_of_nothing():
         "$2,350 in orders in the last 7 days, none in the 83 days before",
     )
     assert _only_reason("spend_7d_vs_baseline", {**row, "spend_usd_7d": 0.0}) == (None, None)
-    overdue = {**EXAMPLE_ROW, "orders_due_for_shipping": 5.0, "overdue_shipping_share": 0.0}
-    assert _only_reason("orders_due_for_shipping", overdue) == (None, None)  # "5 due, 0 still unshipped"
+    overdue = {**EXAMPLE_ROW, "orders_due_for_shipping": 289.0, "overdue_shipping_share": 0.01}
+    assert _only_reason("overdue_shipping_share", overdue) == (None, None)  # 1% overdue: what honest sellers show
+    assert (
+        _only_reason("overdue_shipping_share", {**overdue, "overdue_shipping_share": 0.2})[0] == "SELLER_NOT_SHIPPING"
+    )
 
 
 # --- top-k selection ----------------------------------------------------------------------------

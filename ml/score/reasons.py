@@ -85,6 +85,14 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+# An account none of whose values is evidence on its own (its score comes from their
+# combination) still gets a first reason, this one: scoring writes it (`ml.score.scoring`), and
+# the sync never blocks on it (a person reviews the account instead, `ml.score.sync`).
+COMBINED_SIGNALS = (
+    "COMBINED_SIGNALS",
+    "No single value is evidence of risk on its own: the score comes from the account's values together",
+)
+
 ABOVE_ZERO = RiskyWhen(above=0)  # counts and shares of risky events: none is neutral
 CONTEXT_ONLY = RiskyWhen()  # volume and status features: the model weighs them, a reason never quotes them
 
@@ -865,8 +873,10 @@ INTRODUCTION = (
     "so a reason is quoted only when its feature's value is evidence of risk (the column *quoted when*) "
     "and every other quantity its text quotes is known and not zero: a text never offers a zero as a "
     "risk signal. Context features (*never* in that column: sales volume, activity level, seller "
-    "status, ...) are weighed by the model and never quoted. The daily gate refuses to publish a day with a flagged "
-    "account left without a reason (`decisions_explained`). Enforcement keys on "
+    "status, ...) are weighed by the model and never quoted. An account none of whose values may be "
+    "quoted gets `COMBINED_SIGNALS` as its only reason, and the sync never blocks on it (a person "
+    "reviews the account instead); the daily gate refuses to publish a day with a flagged account "
+    "left without a reason (`decisions_explained`). Enforcement keys on "
     'the code; the text is for investigators. In the texts, "the last day" is the scored as-of day '
     '(UTC) and "the last N days" the N days up to and including it; every window counts an event '
     "from the day it became known to the warehouse (see dbt_project/FEATURES.md). Unknown values read "

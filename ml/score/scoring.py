@@ -16,7 +16,7 @@ import pandas as pd
 
 from ml.policy import DecisionPolicy
 from ml.score.checks import BANDS
-from ml.score.reasons import reason_codes_for
+from ml.score.reasons import COMBINED_SIGNALS, reason_codes_for
 from ml.score.schema import GROUP_COLUMN, REASON_COLUMNS, REASON_SLOTS
 from ml.train.model import RiskModel, numeric_matrix
 
@@ -42,10 +42,14 @@ def reasons_for(values: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
 
     A row's reasons depend on that row and the model only (TreeSHAP explains each row on its
     own), so explaining a subset of a day gives exactly the reasons of explaining the whole day.
+    A row none of whose values may be quoted gets `COMBINED_SIGNALS` as its first reason.
     """
     if values.empty:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in REASON_NAMES}, index=values.index)
-    return reason_codes_for(model.contributions(values), values, REASON_SLOTS)[REASON_NAMES]
+    reasons = reason_codes_for(model.contributions(values), values, REASON_SLOTS)[REASON_NAMES]
+    unexplained = reasons["reason_code_1"].isna()
+    reasons.loc[unexplained, ["reason_code_1", "reason_text_1"]] = COMBINED_SIGNALS
+    return reasons
 
 
 def as_of_dates(column: pd.Series) -> np.ndarray:

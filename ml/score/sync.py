@@ -10,7 +10,9 @@ lifting on that would un-block them automatically. A block ends only when a pers
 after it took effect (a `reinstate` from manual review or an appeal, `lifts`); the account then
 gets the model's decision, except that for `HUMAN_LIFT_HOLD_DAYS` after a person reinstated an
 account, a model `block` of it becomes `review`: a person decided against blocking it, so a
-person confirms a new block (and the model cannot re-block what a reviewer just lifted).
+person confirms a new block (and the model cannot re-block what a reviewer just lifted). A model
+`block` whose only reason is `COMBINED_SIGNALS` (no value is evidence on its own) becomes
+`review` too: a block tells the person why, so it needs a reason that says something.
 
 A decision a near-real-time batch escalated (`source` `intraday`, ml/live/escalate.py) is the
 daily run's to reconcile: the run for its day (or a later one) replaces it with its own
@@ -30,6 +32,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from ml.score.reasons import COMBINED_SIGNALS
 from ml.score.schema import (
     DAILY,
     DECISIONS_COLUMNS,
@@ -129,6 +132,10 @@ def diff_sync(
         new.loc[is_held, "decision"] = "review"
         holding_lift = new.loc[is_held, "account_id"].map(held)
         new.loc[is_held, "change_reason"] = "model block held for review after " + holding_lift
+    # A block locks a person out and tells them why: without a single quotable reason, a person decides.
+    unspecific = (new["decision"] == STICKY) & (new["reason_code_1"] == COMBINED_SIGNALS[0]) & ~is_held
+    new.loc[unspecific, "decision"] = "review"
+    new.loc[unspecific, "change_reason"] = "model block held for review: no single value is evidence on its own"
 
     # Intraday escalations on data newer than this day: not this run's to reconcile.
     newer = _intraday_after(current, as_of_date)

@@ -117,3 +117,23 @@ def test_each_account_carries_its_linked_group_and_the_group_is_never_a_model_in
         scores.drop(columns="group_id"), score_accounts(features, model, policy, **META).drop(columns="group_id")
     )
     assert score_accounts(features, model, policy, **META)["group_id"].isna().all()  # rows without the column
+
+
+class _ContextOnly:
+    """A model whose every positive contribution is on a context feature (sales volume)."""
+
+    def contributions(self, values: pd.DataFrame) -> pd.DataFrame:
+        frame = pd.DataFrame(-0.1, index=values.index, columns=values.columns)
+        frame["orders_sold_30d"] = 2.0
+        return frame
+
+
+def test_an_account_with_no_quotable_value_gets_the_combined_signals_reason():
+    from ml.score.reasons import COMBINED_SIGNALS, EXAMPLE_ROW, VOCABULARY
+
+    values = pd.DataFrame([{f: float(v) for f, v in EXAMPLE_ROW.items() if f in VOCABULARY}] * 2)
+
+    reasons = reasons_for(values, _ContextOnly())
+
+    assert reasons[["reason_code_1", "reason_text_1"]].values.tolist() == [list(COMBINED_SIGNALS)] * 2
+    assert reasons[["reason_code_2", "reason_code_3"]].isna().all().all()

@@ -3,6 +3,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
+from ml.score.reasons import COMBINED_SIGNALS
 from ml.score.schema import SYNC_COLUMNS
 from ml.score.sync import TOMBSTONE, diff_sync
 
@@ -47,6 +48,21 @@ def test_a_decision_carries_the_accounts_linked_group_to_the_product_and_the_his
 
     assert diff.upserts.set_index("account_id")["group_id"].to_dict() == {"a": "group_a", "b": "group_a", "c": None}
     assert diff.decisions.set_index("account_id")["group_id"].to_dict() == {"a": "group_a", "b": "group_a", "c": None}
+
+
+def test_a_block_without_a_specific_reason_is_held_for_review():
+    scores = _scores({"a": "block", "b": "block"})
+    scores.loc[0, ["reason_code_1", "reason_text_1"]] = list(COMBINED_SIGNALS)
+    scores.loc[1, ["reason_code_1", "reason_text_1"]] = ["CARD_VELOCITY", "3 cards added in the last day"]
+
+    diff = diff_sync(EMPTY, scores, date(2026, 7, 1), NOW, "r1")
+
+    rows = diff.upserts.set_index("account_id")
+    assert rows["decision"].to_dict() == {"a": "review", "b": "block"}
+    assert rows.loc["a", "band"] == "block"  # the model's band stays on record
+    why = diff.decisions.set_index("account_id")["change_reason"]
+    assert why["a"] == "model block held for review: no single value is evidence on its own"
+    assert why["b"] == "model"
 
 
 def test_only_decision_changes_are_upserted_not_score_drift():

@@ -21,7 +21,6 @@ MIN_GOOD_ROWS_PER_SEGMENT = 2_000
 # Likewise a labelled abuse type's recall is guarded only with enough bad snapshots of the type.
 MIN_BAD_ROWS_PER_TYPE = 100
 LABELLED_TYPE = "bad_abuse_type"  # from the labels mart: what production knows of a bad account
-SIDES = ("seller", "buyer_only")  # the two sides of the market, as in `segments`
 GROUND_TRUTH_FILE = "accounts.parquet"
 
 
@@ -93,14 +92,18 @@ def load_ground_truth(folder: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path, columns=["account_id", "abuse_type", "trap_type"])
 
 
+def market_sides(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The two sides of the market: sellers, and accounts that only buy (or bid)."""
+    return {"buyer_only": frame["is_seller"] != 1, "seller": frame["is_seller"] == 1}
+
+
 def segments(frame: pd.DataFrame, min_good_rows: int = MIN_GOOD_ROWS_PER_SEGMENT) -> dict[str, pd.Series]:
     """Named boolean masks over the block: new vs tenured, buyer vs seller, each country, and
     (when ground truth was joined) each false-positive trap of the simulator."""
     masks = {
         f"new_account_under_{NEW_ACCOUNT_DAYS}d": frame["account_age_days"] < NEW_ACCOUNT_DAYS,
         f"tenured_account_{NEW_ACCOUNT_DAYS}d_plus": frame["account_age_days"] >= NEW_ACCOUNT_DAYS,
-        "buyer_only": frame["is_seller"] != 1,
-        "seller": frame["is_seller"] == 1,
+        **market_sides(frame),
     }
     for country in sorted(frame["country_code"].dropna().unique()):
         masks[f"country_{country}"] = frame["country_code"] == country
@@ -177,9 +180,8 @@ def side_outcomes(frame: pd.DataFrame, acted: pd.Series) -> dict[str, dict[str, 
     bad account-days the policy acts on, and the ratio of its good share to the buyers' (how
     much more friction an honest account of the side carries)."""
     bad = frame["is_bad"].astype(bool)
-    sides = {"seller": frame["is_seller"] == 1, "buyer_only": frame["is_seller"] != 1}
     out: dict[str, dict[str, float]] = {}
-    for side, mask in sides.items():
+    for side, mask in market_sides(frame).items():
         good_rows, bad_rows = mask & ~bad, mask & bad
         out[side] = {
             "good_rows": float(good_rows.sum()),

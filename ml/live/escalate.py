@@ -48,11 +48,11 @@ from ml.score.checks import (
     quarantine_check,
     rejected_files_check,
     scores_within_unit_interval,
+    unexplained,
 )
 from ml.score.schema import (
     DECISIONS_COLUMNS,
     DECISIONS_TABLE,
-    FIRST_REASON,
     INTRADAY,
     OVERRIDES_TABLE,
     SOURCE_COLUMN,
@@ -185,7 +185,7 @@ def batch_checks(
 
 
 def escalations_explained(diff: SyncDiff) -> CheckResult:
-    missing = int(diff.upserts[list(FIRST_REASON)].isna().any(axis=1).sum())
+    missing = unexplained(diff.upserts)
     detail = f"{missing} of {diff.changed} escalations without a reason code and text"
     return CheckResult("intraday.escalations_explained", missing == 0, detail, ERROR, missing)
 

@@ -83,11 +83,16 @@ def no_missing_scores(scores: pd.DataFrame) -> CheckResult:
     return CheckResult("no_missing_scores", missing == 0, detail, ERROR, missing)
 
 
+def unexplained(rows: pd.DataFrame) -> int:
+    """Rows without their first reason's code or text."""
+    return int(rows[list(FIRST_REASON)].isna().any(axis=1).sum())
+
+
 def decisions_explained(scores: pd.DataFrame) -> CheckResult:
     """Every account flagged for review or block carries its first reason, code and text: the
     product notifies and a reviewer works from it, so a decision nobody can explain is refused."""
     flagged = scores[scores["band"].isin(FLAGGED_BANDS)]
-    missing = int(flagged[list(FIRST_REASON)].isna().any(axis=1).sum())
+    missing = unexplained(flagged)
     detail = f"{missing} of {len(flagged)} flagged accounts without a reason code and text"
     return CheckResult("decisions_explained", missing == 0, detail, ERROR, missing)
 

@@ -74,15 +74,11 @@ class RiskyWhen:
         return risky | np.isnan(values) if self.unknown else risky
 
     def describe(self) -> str:
-        """For REASON_CODES.md: "> 0", "< 90", "never (context)", ..."""
-        bounds = [f"{op} {_number(bound)}" for op, bound in ((">", self.above), ("<", self.below)) if bound is not None]
-        if not bounds and not self.unknown:
-            return "never (context only)"
-        return " and ".join(bounds) + (", or unknown" if self.unknown and bounds else "unknown" if self.unknown else "")
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
+        """For REASON_CODES.md: "value > 0", "value < 90", "value > 3, or unknown", "never (context only)"."""
+        bounds = [f"{op} {bound:g}" for op, bound in ((">", self.above), ("<", self.below)) if bound is not None]
+        if not bounds:
+            return "value unknown" if self.unknown else "never (context only)"
+        return "value " + " and ".join(bounds) + (", or unknown" if self.unknown else "")
 
 
 # An account none of whose values is evidence on its own (its score comes from their
@@ -884,14 +880,6 @@ INTRODUCTION = (
 )
 
 
-def _quoted_when(reason: Reason) -> str:
-    """The values of the feature a reason is quoted for (its other quantities: known, not zero)."""
-    condition = reason.risky_when.describe()
-    if condition.startswith("never"):
-        return condition
-    return f"value {condition}"
-
-
 def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
     """The markdown page of the vocabulary: codes, their features, example texts and meanings."""
     features = model_feature_columns(models_yml)
@@ -942,7 +930,7 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
                 examples.append(f"If unknown: {reason_text(feature, {**row, feature: math.nan})}")
             column = described[feature]
             meaning = f"({column.window}, {column.unit}) {column.description}"
-            cells = ["`" + code + "`", f"`{feature}`", table_cell("<br>".join(examples)), _quoted_when(reason)]
+            cells = ["`" + code + "`", f"`{feature}`", table_cell("<br>".join(examples)), reason.risky_when.describe()]
             lines.append("| " + " | ".join([*cells, table_cell(meaning)]) + " |")
     return "\n".join(lines) + "\n"
 

@@ -227,6 +227,8 @@ def _report_dict(report: BlockReport, decision: GateDecision) -> dict[str, objec
         "metrics": report.metrics,
         "segment_fpr": report.segment_fpr,
         "recall_by_abuse_type": report.recall_by_abuse_type,
+        "recall_after_onset": report.recall_after_onset,
+        "onset_share": report.onset_share,
         "recall_by_labelled_type": report.recall_by_labelled_type,
         "sides": report.sides,
         "outcome_per_day": report.outcome_per_day,

@@ -40,6 +40,11 @@ class BlockReport:
     metrics: dict[str, dict[str, float]]  # score name -> metric -> value
     segment_fpr: dict[str, dict[str, float]]  # model name -> segment -> share of good accounts acted on
     recall_by_abuse_type: dict[str, dict[str, float]] = field(default_factory=dict)  # score -> type -> recall
+    # The same over the bad rows whose abuse had begun by their as-of day (a label looks ahead
+    # `label_horizon_days`, so a bad row can predate any trace of the abuse): score -> type -> recall.
+    recall_after_onset: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per abuse type, the share of its bad rows dated on or after the onset: the ceiling of its recall.
+    onset_share: dict[str, float] = field(default_factory=dict)
     # Recall at capacity per labelled abuse type (`bad_abuse_type`) with enough bad rows: score -> type -> recall.
     recall_by_labelled_type: dict[str, dict[str, float]] = field(default_factory=dict)
     # What each model's policy does to each side of the market: model -> side -> measure -> value.
@@ -69,6 +74,9 @@ class BlockReport:
             flat.update({f"test.{name}.fpr.{metric_key(k)}": v for k, v in rates.items()})
         for name, recalls in self.recall_by_abuse_type.items():
             flat.update({f"test.{name}.recall.{metric_key(k)}": v for k, v in recalls.items()})
+        for name, recalls in self.recall_after_onset.items():
+            flat.update({f"test.{name}.recall_after_onset.{metric_key(k)}": v for k, v in recalls.items()})
+        flat.update({f"test.onset_share.{metric_key(k)}": v for k, v in self.onset_share.items()})
         for name, recalls in self.recall_by_labelled_type.items():
             flat.update({f"test.{name}.labelled_recall.{metric_key(k)}": v for k, v in recalls.items()})
         for name, sides in self.sides.items():
@@ -85,11 +93,19 @@ def metric_key(name: str) -> str:
 
 
 def load_ground_truth(folder: Path) -> pd.DataFrame | None:
-    """The simulator's per-account truth (abuse type, false-positive trap), if present."""
+    """The simulator's per-account truth (abuse type, its onset, false-positive trap), if present."""
     path = folder / GROUND_TRUTH_FILE
     if not path.exists():
         return None
-    return pd.read_parquet(path, columns=["account_id", "abuse_type", "trap_type"])
+    return pd.read_parquet(path, columns=["account_id", "abuse_type", "abuse_start_at", "trap_type"])
+
+
+def after_onset(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose as-of day is on or after the day the account's abuse began (ground truth)."""
+    if "abuse_start_at" not in frame:
+        return pd.Series(False, index=frame.index)
+    onset = pd.to_datetime(frame["abuse_start_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    return (pd.to_datetime(frame["as_of_date"]) >= onset).fillna(False)
 
 
 def market_sides(frame: pd.DataFrame) -> dict[str, pd.Series]:
@@ -150,8 +166,14 @@ def evaluate_block(
         queued = top_k_per_day(frame, column, review_capacity)
         if "abuse_type" in frame:
             report.recall_by_abuse_type[name] = recall_by_group(frame, queued, "abuse_type")
+            begun = after_onset(frame)
+            report.recall_after_onset[name] = recall_by_group(frame[begun], queued[begun], "abuse_type")
         if LABELLED_TYPE in frame:
             report.recall_by_labelled_type[name] = labelled_type_recall(frame, queued)
+    if "abuse_type" in frame:
+        bad = frame["is_bad"].astype(bool) & frame["abuse_type"].notna()
+        begun = after_onset(frame)[bad].groupby(frame.loc[bad, "abuse_type"]).mean()
+        report.onset_share = {str(k): float(v) for k, v in begun.items()}
     good = ~frame["is_bad"].astype(bool)
     for name, model in models.items():
         column = f"probability__{name}"

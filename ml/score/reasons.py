@@ -298,6 +298,12 @@ VOCABULARY: dict[str, Reason] = {
         if_missing="No bids in the last 30 days",
         risky_when=RiskyWhen(above=0.5),
     ),
+    "top_seller_lot_share_30d": Reason(
+        "SHILL_BIDDING",
+        "Bid on {top_seller_lot_share_30d:.0%} of one seller's lots in the last 30 days",
+        if_missing="No seller bid on had enough lots in the last 30 days",
+        risky_when=RiskyWhen(above=0.25),
+    ),
     "distinct_sellers_bid_30d": Reason(
         "BIDDING_CONCENTRATION",
         "Bid in shows of {distinct_sellers_bid_30d:seller|sellers} in the last 30 days",
@@ -401,6 +407,12 @@ VOCABULARY: dict[str, Reason] = {
         "{linked_bidder_share_30d:.0%} of {bids_received_30d:bid|bids} in the account's shows in the last 30 days "
         "came from linked accounts",
         if_missing="No bids received in the account's shows in the last 30 days",
+    ),
+    "top_bidder_lot_share_30d": Reason(
+        "SHILL_BIDDING",
+        "One bidder bid on {top_bidder_lot_share_30d:.0%} of the account's lots in the last 30 days",
+        if_missing="Fewer lots in the account's shows in the last 30 days than the share needs",
+        risky_when=RiskyWhen(above=0.25),
     ),
     # Own enforcement history
     "warnings_received_total": Reason(
@@ -522,6 +534,7 @@ EXAMPLE_ROW: dict[str, float] = {
     "streams_bid_30d": 8,
     "bids_per_stream_30d": 16.25,
     "top_seller_bid_share_30d": 0.85,
+    "top_seller_lot_share_30d": 0.4,
     "distinct_sellers_bid_30d": 1,
     "lots_bid_30d": 40,
     "lots_won_30d": 1,
@@ -545,6 +558,7 @@ EXAMPLE_ROW: dict[str, float] = {
     "streams_hosted_30d": 3,
     "bids_received_30d": 210,
     "linked_bidder_share_30d": 0.3,
+    "top_bidder_lot_share_30d": 0.45,
     "warnings_received_total": 1,
     "suspensions_received_total": 1,
     "reinstatements_received_total": 1,

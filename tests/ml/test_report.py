@@ -120,3 +120,34 @@ def test_flat_metrics_have_mlflow_safe_names_and_no_nan():
     assert "test.challenger.broken" not in flat
     assert all(re.fullmatch(r"[\w\-. :/]+", k) for k in flat)
     assert flat["test.challenger.per_day.blocked_per_day"] == 0
+
+
+def test_recall_after_onset_counts_only_bad_rows_dated_once_the_abuse_had_begun():
+    # Two takeovers labelled bad on all 5 days; one began on day 3. Its first two bad rows
+    # predate the attack (the label looks ahead): no score can see them.
+    frame = _block(days=5, per_day=20)
+    frame["is_bad"] = frame["account_id"].isin(["a0", "a1"])
+    truth = pd.DataFrame(
+        {
+            "account_id": ["a0", "a1"],
+            "abuse_type": ["account_takeover"] * 2,
+            "abuse_start_at": [pd.Timestamp("2026-06-01 09:00"), pd.Timestamp("2026-07-03 17:30")],
+            "trap_type": [None, None],
+        }
+    )
+    # The queue (capacity 1) holds a1 on every day, a0 never.
+    score = np.where(frame["account_id"] == "a1", 1.0, 0.0)
+
+    report = evaluate_block(
+        frame,
+        scores={"rules": score},
+        models={},
+        review_capacity=1,
+        ground_truth=truth,
+    )
+
+    assert report.recall_by_abuse_type["rules"]["account_takeover"] == 0.5  # 5 of 10 bad rows
+    # After onset: a0's 5 rows and a1's 3 rows from 2026-07-03 (the onset day counts).
+    assert report.recall_after_onset["rules"]["account_takeover"] == 3 / 8
+    assert report.onset_share["account_takeover"] == 8 / 10
+    assert report.flat_metrics()["test.rules.recall_after_onset.account_takeover"] == 3 / 8

@@ -208,6 +208,9 @@ def model_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig
             "metrics": dg.MetadataValue.md(_markdown_table(report.metrics)),
             "segment_false_positive_rates": dg.MetadataValue.md(_markdown_table(report.segment_fpr)),
             "recall_by_abuse_type": dg.MetadataValue.md(_markdown_table(report.recall_by_abuse_type)),
+            "recall_after_onset": dg.MetadataValue.md(
+                _markdown_table({**report.recall_after_onset, "share of bad rows after onset": report.onset_share})
+            ),
             "recall_by_labelled_type": dg.MetadataValue.md(_markdown_table(report.recall_by_labelled_type)),
             "policy_by_side": dg.MetadataValue.md(_markdown_table(_by_side(report.sides))),
             "policy_outcome_per_day": dg.MetadataValue.md(_markdown_table(report.outcome_per_day)),

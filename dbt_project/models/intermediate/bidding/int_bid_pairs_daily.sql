@@ -6,9 +6,9 @@
         replace_range='activity_date'
     )
 }}
--- Bids per (bidder, seller) per day, dated when both the bid and its show were knowable:
--- input to "share of a bidder's bids that went to a single seller" and "distinct sellers bid
--- on". Incremental: the tiles of changed bidders are rebuilt from the first day that may have
+-- Bids and lots per (bidder, seller) per day, dated when both the bid and its show were
+-- knowable: input to "share of a bidder's bids that went to a single seller", "distinct sellers
+-- bid on" and, against the seller's lots, the shill-bidding pair shares. Incremental: the tiles of changed bidders are rebuilt from the first day that may have
 -- changed.
 with
 
@@ -39,7 +39,8 @@ per_pair_day as (
         bidder_id as account_id,
         seller_id,
         attributed_date as activity_date,
-        count(*) as bids_placed
+        count(*) as bids_placed,
+        count(distinct listing_id) as lots_bid
     from dated_bids
     where seller_id is not null
     group by bidder_id, seller_id, attributed_date

@@ -150,6 +150,7 @@ as_seller as (
         seller_id as account_id,
         attributed_date as activity_date,
         count(*) as bids_received,
+        count(distinct listing_id) as lots_received,
         sum(case when is_linked then 1 else 0 end) as bids_received_from_linked
     from flagged_bids
     where seller_id is not null
@@ -182,6 +183,7 @@ per_day as (
         coalesce(first_bids.streams_bid, 0) as streams_bid,
         coalesce(as_bidder_on_linked.bids_on_linked_sellers, 0) as bids_on_linked_sellers,
         coalesce(as_seller.bids_received, 0) as bids_received,
+        coalesce(as_seller.lots_received, 0) as lots_received,
         coalesce(as_seller.bids_received_from_linked, 0) as bids_received_from_linked
     from days
     left join as_bidder

@@ -46,6 +46,12 @@ top_seller_share as (
 
 ),
 
+top_bidder_share as (
+
+    select * from {{ ref('int_features_top_bidder_share') }}
+
+),
+
 selling as (
 
     select * from {{ ref('int_features_selling') }}
@@ -138,6 +144,7 @@ features as (
         bidding.streams_bid_30d,
         bidding.bids_per_stream_30d,
         top_seller_share.top_seller_bid_share_30d,
+        top_seller_share.top_seller_lot_share_30d,
         bidding.distinct_sellers_bid_30d,
         bidding.lots_bid_30d,
         bidding.lots_won_30d,
@@ -163,6 +170,7 @@ features as (
         selling.streams_hosted_30d,
         bidding.bids_received_30d,
         bidding.linked_bidder_share_30d,
+        top_bidder_share.top_bidder_lot_share_30d,
 
         -- own enforcement history
         enforcement.warnings_received_total,
@@ -186,6 +194,9 @@ features as (
     left join top_seller_share
         on top_seller_share.account_id = population.account_id
         and top_seller_share.as_of_date = population.as_of_date
+    left join top_bidder_share
+        on top_bidder_share.account_id = population.account_id
+        and top_bidder_share.as_of_date = population.as_of_date
 
 )
 

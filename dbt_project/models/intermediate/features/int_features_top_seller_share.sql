@@ -1,6 +1,10 @@
 {{ config(materialized='ephemeral') }}
--- The share of a bidder's 30-day bids that went to their most-bid-on seller, per as-of point
--- (both counts dated when the bid's show was known too, so the share stays within [0, 1]).
+-- A bidder's concentration on one seller over 30 days, per as-of point (all counts dated when
+-- the bid's show was known too):
+-- - top_seller_bid_share_30d: the share of its bids that went to its most-bid-on seller;
+-- - top_seller_lot_share_30d: the largest share of one seller's lots it bid on, among sellers
+--   with `pair_share_min_lots` lots or more. A shill bids on a large part of one seller's lots;
+--   an honest bidder on a small part of any busy seller's.
 with
 
 points as (
@@ -15,13 +19,22 @@ bid_pairs as (
 
 ),
 
+seller_lots as (
+
+    select account_id as seller_id, activity_date, lots_received
+    from {{ ref('int_bids_daily') }}
+    where lots_received > 0
+
+),
+
 pair_totals as (
 
     select
         points.account_id,
         points.as_of_date,
         bid_pairs.seller_id,
-        sum(bid_pairs.bids_placed) as pair_bids
+        sum(bid_pairs.bids_placed) as pair_bids,
+        sum(bid_pairs.lots_bid) as pair_lots
     from points
     inner join bid_pairs
         on bid_pairs.account_id = points.account_id
@@ -30,7 +43,25 @@ pair_totals as (
 
 ),
 
-shares as (
+pair_lot_shares as (
+
+    select
+        pair_totals.account_id,
+        pair_totals.as_of_date,
+        pair_totals.seller_id,
+        -- A lot bid on across midnight counts on both days on both sides: clip at one.
+        least({{ safe_ratio('max(pair_totals.pair_lots)', 'sum(seller_lots.lots_received)') }}, 1.0) as lot_share
+    from pair_totals
+    inner join seller_lots
+        on seller_lots.seller_id = pair_totals.seller_id
+        and seller_lots.activity_date
+            between {{ add_days('pair_totals.as_of_date', -29) }} and pair_totals.as_of_date
+    group by pair_totals.account_id, pair_totals.as_of_date, pair_totals.seller_id
+    having sum(seller_lots.lots_received) >= {{ var('pair_share_min_lots') }}
+
+),
+
+bid_shares as (
 
     select
         account_id,
@@ -38,6 +69,27 @@ shares as (
         {{ safe_ratio('max(pair_bids)', 'sum(pair_bids)') }} as top_seller_bid_share_30d
     from pair_totals
     group by account_id, as_of_date
+
+),
+
+lot_shares as (
+
+    select account_id, as_of_date, max(lot_share) as top_seller_lot_share_30d
+    from pair_lot_shares
+    group by account_id, as_of_date
+
+),
+
+shares as (
+
+    select
+        bid_shares.account_id,
+        bid_shares.as_of_date,
+        bid_shares.top_seller_bid_share_30d,
+        lot_shares.top_seller_lot_share_30d
+    from bid_shares
+    left join lot_shares
+        on lot_shares.account_id = bid_shares.account_id and lot_shares.as_of_date = bid_shares.as_of_date
 
 )
 

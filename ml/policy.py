@@ -13,13 +13,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ml.evaluate.metrics import queue_items
+
 
 @dataclass(frozen=True)
 class PolicyCosts:
     loss_per_missed_bad_usd: float = 400.0  # average loss when a bad account acts unchecked
     review_cost_per_good_usd: float = 8.0  # analyst time + friction for a good account reviewed
     block_cost_per_good_usd: float = 150.0  # churn and support cost of blocking a good account
-    review_capacity_per_day: int = 100  # accounts the team can review per day
+    # Review items the team can work per day: an account, or the flagged members of one linked
+    # group (reviewed together, as the review queue shows them).
+    review_capacity_per_day: int = 100
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ def _break_even(cost: float, loss: float) -> float:
 def expected_outcome(
     frame: pd.DataFrame, prob: str, review_threshold: float, block_threshold: float, label: str = "is_bad"
 ) -> dict[str, float]:
-    """Average per day: accounts reviewed and blocked, bad accounts caught, good accounts hit."""
+    """Average per day: accounts reviewed (and the review items they make) and blocked, bad
+    accounts caught, good accounts hit."""
     days = frame["as_of_date"].nunique()
     p, bad = frame[prob].to_numpy(float), frame[label].astype(bool).to_numpy()
     block = p >= block_threshold
@@ -69,6 +74,7 @@ def expected_outcome(
     acted = block | review
     return {
         "reviewed_per_day": review.sum() / days,
+        "review_items_per_day": _items(frame[review]) / days,
         "blocked_per_day": block.sum() / days,
         "bad_caught_per_day": (acted & bad).sum() / days,
         "bad_missed_per_day": (~acted & bad).sum() / days,
@@ -76,19 +82,27 @@ def expected_outcome(
     }
 
 
+def _items(frame: pd.DataFrame) -> int:
+    """Review items among the rows: one per account, one per linked group and day."""
+    return int((~pd.DataFrame({"day": frame["as_of_date"], "item": queue_items(frame)}).duplicated()).sum())
+
+
 def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str = "is_bad") -> DecisionPolicy:
-    """Cost-optimal thresholds, with the review threshold raised until the daily queue fits."""
+    """Cost-optimal thresholds, with the review threshold raised until the average day's queue
+    fits the capacity, counted in review items (`queue_items`)."""
     loss = costs.loss_per_missed_bad_usd
     block_threshold = _break_even(costs.block_cost_per_good_usd, loss)
     review_threshold = min(_break_even(costs.review_cost_per_good_usd, loss), block_threshold)
     days = frame["as_of_date"].nunique()
-    candidates = np.sort(frame[prob].to_numpy(float))[::-1]
-    in_queue = ((candidates >= review_threshold) & (candidates < block_threshold)).sum() / days
-    if in_queue > costs.review_capacity_per_day:
-        # The score at which the average day's queue holds exactly the capacity.
-        above_block = (candidates >= block_threshold).sum()
-        index = min(above_block + int(costs.review_capacity_per_day * days), len(candidates) - 1)
-        review_threshold = float(np.nextafter(candidates[index], 1.0))
+    p = frame[prob].to_numpy(float)
+    candidates = frame[(p >= review_threshold) & (p < block_threshold)].sort_values(
+        prob, ascending=False, kind="stable"
+    )
+    first_of_item = ~pd.DataFrame({"day": candidates["as_of_date"], "item": queue_items(candidates)}).duplicated()
+    over = np.flatnonzero(first_of_item.cumsum().to_numpy() > costs.review_capacity_per_day * days)
+    if over.size:
+        # Just above the score of the first row whose item no longer fits the average day.
+        review_threshold = float(np.nextafter(candidates[prob].iloc[over[0]], 1.0))
     return DecisionPolicy(
         review_threshold=float(review_threshold),
         block_threshold=float(block_threshold),

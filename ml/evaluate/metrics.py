@@ -21,12 +21,31 @@ def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, bins: int =
     return float(error)
 
 
-def top_k_per_day(frame: pd.DataFrame, score: str, k: int, day: str = "as_of_date") -> pd.Series:
-    """True for the k highest-scored rows of each day (ties broken by account id): the queue
-    a team with capacity k would review."""
+QUEUE_GROUP = "linked_group_id"  # the feature mart's linked group: its flagged members are one item
+
+
+def queue_items(frame: pd.DataFrame, group: str | None = QUEUE_GROUP) -> pd.Series:
+    """The review item of each row: its linked group when it has one (`group` column, null for an
+    account on its own), else the account itself (without account ids, the row)."""
+    account = (
+        frame["account_id"].astype(str) if "account_id" in frame else pd.Series(frame.index, frame.index).astype(str)
+    )
+    if group is None or group not in frame:
+        return account
+    return ("group " + frame[group].astype("string")).fillna(account).astype(str)
+
+
+def top_k_per_day(
+    frame: pd.DataFrame, score: str, k: int, day: str = "as_of_date", group: str | None = QUEUE_GROUP
+) -> pd.Series:
+    """True for the rows of the k highest-scored review items of each day (ties broken by
+    account id): the queue a team that works k items a day would review. An item is an account,
+    or the members of one linked group (`queue_items`) ranked at or above the point where the
+    (k+1)-th item would enter; without a group column every account is its own item."""
     ranked = frame.sort_values([day, score, "account_id"], ascending=[True, False, True])
-    rank = ranked.groupby(day).cumcount()
-    return (rank < k).reindex(frame.index)
+    first_of_item = ~pd.DataFrame({"day": ranked[day], "item": queue_items(ranked, group)}).duplicated()
+    item_number = first_of_item.astype(int).groupby(ranked[day]).cumsum()
+    return (item_number <= k).reindex(frame.index)
 
 
 def score_metrics(

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from ml.evaluate.metrics import recall_by_group, top_k_per_day
+from ml.evaluate.metrics import QUEUE_GROUP, recall_by_group, top_k_per_day
 from ml.evaluate.report import metric_key
-from ml.score.schema import SCORES_TABLE, SYNC_RUNS_TABLE, risk_schema
+from ml.score.schema import GROUP_COLUMN, SCORES_TABLE, SYNC_RUNS_TABLE, risk_schema
 from ml.score.store import features_table, session_of
 from ml.train.dataset import LABELS_MODEL, marts_table
 from ml.warehouse import Warehouse, WarehouseSession
@@ -93,6 +93,7 @@ def graded_rows(source: Warehouse | WarehouseSession, first: date, last: date) -
     sql = f"""
         select
             s.account_id, s.as_of_date, s.score, s.band, s.model_version, s.run_id,
+            s.{GROUP_COLUMN[0]} as {QUEUE_GROUP},
             l.is_bad, l.is_label_final, f.is_seller
         from {risk_schema()}.{SCORES_TABLE} as s
         inner join (select distinct as_of_date, scores_run_id from {risk_schema()}.{SYNC_RUNS_TABLE}) as r
@@ -146,7 +147,8 @@ def _headline(y: np.ndarray, score: np.ndarray, queued: np.ndarray) -> dict[str,
 def grade(frame: pd.DataFrame, review_capacity: int, ground_truth: pd.DataFrame | None = None) -> Restated:
     """Grade labelled published scores (`graded_rows`, final labels only) of one model version.
 
-    The queue is the top `review_capacity` scores of each day over the whole population, as the
+    The queue is the top `review_capacity` review items of each day over the whole population (a
+    linked group's members are one item: `top_k_per_day`), as the
     evaluation's capacity metrics; a side's recall is the share of its bad accounts that queue
     caught, its precision the bad share of its accounts in the queue.
     """

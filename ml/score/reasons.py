@@ -460,6 +460,12 @@ VOCABULARY: dict[str, Reason] = {
         "Shares a device, card or address with {linked_charged_back_accounts:account|accounts} that had a fraud "
         "or item-not-received chargeback",
     ),
+    "linked_created_within_7d": Reason(
+        "LINKED_ACCOUNTS",
+        "Shares a device, card or address with {linked_created_within_7d:account|accounts} that signed up within "
+        "7 days of it",
+        risky_when=RiskyWhen(above=1),  # one friend signing up the same week is common; a batch is not
+    ),
 }
 
 # Reads one feature of the account(s) being rendered: a float for one row, an array for many
@@ -571,6 +577,7 @@ EXAMPLE_ROW: dict[str, float] = {
     "linked_actioned_accounts": 2,
     "linked_actioned_share": 2 / 6,
     "linked_charged_back_accounts": 1,
+    "linked_created_within_7d": 4,
 }
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ml.evaluate.metrics import QUEUE_GROUP
 from ml.train.dataset import frame_fingerprint, labelled_history, load_labelled_snapshots, model_feature_columns
 from ml.train.split import OutOfTimeSplit, SplitConfig, plan_split
 from ml.warehouse import Warehouse
 
-# Not model inputs; read for the evaluation's segments (new vs tenured, buyer vs seller, country).
-SEGMENT_COLUMNS = ("account_age_days", "is_seller", "country_code")
+# Not model inputs; read for the evaluation's segments (new vs tenured, buyer vs seller, country)
+# and for its review items (a linked group's flagged members are one item: QUEUE_GROUP).
+EVALUATION_COLUMNS = ("account_age_days", "is_seller", "country_code", QUEUE_GROUP)
 FRAME_FILE = "training_set.parquet"
 SPEC_FILE = "training_set.json"
 
@@ -75,7 +77,7 @@ def build_training_set(
     """Plan the split over the labelled history and load its blocks from the warehouse."""
     features = model_feature_columns(marts_yml)
     split = plan_split(*labelled_history(warehouse), split_config)
-    frame = load_labelled_snapshots(warehouse, features, split, train_every_n_days, SEGMENT_COLUMNS)
+    frame = load_labelled_snapshots(warehouse, features, split, train_every_n_days, EVALUATION_COLUMNS)
     for block in ("train", "validation", "test"):
         labels = frame.loc[frame["block"] == block, "is_bad"]
         if labels.nunique() < 2:

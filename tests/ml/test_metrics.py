@@ -31,6 +31,16 @@ def test_the_review_queue_takes_the_top_k_of_each_day():
     assert queued.tolist() == [True, True, False, False, True, True, False, False]
 
 
+def test_a_linked_group_s_members_are_one_review_item():
+    block = _block()
+    # Day 1: a and b are one group (one item), so capacity 2 reaches c; d's item does not fit.
+    # Day 2: c and d are one group, ranked third and fourth: the queue stops before it.
+    block["linked_group_id"] = ["g1", "g1", None, None, None, None, "g2", "g2"]
+    queued = top_k_per_day(block, "score", 2)
+    assert queued.tolist() == [True, True, True, False, True, True, False, False]
+    assert top_k_per_day(block, "score", 3).tolist() == [True, True, True, True, True, True, True, True]
+
+
 def test_capacity_bound_recall_precision_and_false_positive_rate():
     m = score_metrics(_block(), "score", review_capacity=2)
     assert m["recall_at_capacity"] == pytest.approx(2 / 3)

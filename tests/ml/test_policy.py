@@ -56,3 +56,28 @@ def test_a_policy_round_trips_through_a_plain_dict():
 
     policy = DecisionPolicy(0.02, 0.27, PolicyCosts(review_capacity_per_day=40), {"reviewed_per_day": 12.5})
     assert DecisionPolicy.from_dict(json.loads(json.dumps(policy.to_dict()))) == policy
+
+
+def test_capacity_counts_review_items_so_a_flagged_group_takes_one_slot():
+    # One day, capacity 2 items. Scores 0.9..0.3 in the review band; a1-a3 are one linked group.
+    frame = pd.DataFrame(
+        {
+            "account_id": ["a1", "a2", "a3", "b", "c", "d"],
+            "as_of_date": [1] * 6,
+            "linked_group_id": ["group_a1", "group_a1", "group_a1", None, None, None],
+            "p": [0.9, 0.8, 0.7, 0.6, 0.5, 0.3],
+            "is_bad": [True, True, True, False, False, False],
+        }
+    )
+    costs = PolicyCosts(loss_per_missed_bad_usd=400, review_cost_per_good_usd=8, block_cost_per_good_usd=1e9)
+    policy = choose_policy(frame, "p", PolicyCosts(**{**costs.__dict__, "review_capacity_per_day": 2}))
+
+    # The group (3 accounts) and b fit; c would be the third item.
+    assert 0.5 < policy.review_threshold <= 0.6
+    assert policy.expected["reviewed_per_day"] == 4
+    assert policy.expected["review_items_per_day"] == 2
+    # Counted in accounts (no group column) only two accounts fit.
+    alone = choose_policy(
+        frame.drop(columns="linked_group_id"), "p", PolicyCosts(**{**costs.__dict__, "review_capacity_per_day": 2})
+    )
+    assert 0.7 < alone.review_threshold <= 0.8

@@ -185,7 +185,8 @@ features as (
         link_groups.linked_group_id,
         links.linked_actioned_accounts,
         links.linked_actioned_share,
-        links.linked_charged_back_accounts
+        links.linked_charged_back_accounts,
+        links.linked_created_within_7d
     from population
     {%- for family in ['profile', 'payments', 'buying', 'logins', 'bidding', 'selling', 'enforcement', 'links', 'link_groups'] %}
     inner join {{ family }}

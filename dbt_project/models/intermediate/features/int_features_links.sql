@@ -1,10 +1,11 @@
 {{ config(materialized='ephemeral') }}
 -- Linked accounts per as-of point: how many accounts share a device, card, address or IP with
 -- the account on the day (links holding then), and how many strongly linked ones were under a
--- suspension or ban, or already had a fraud or non-delivery chargeback. Counted from the link
+-- suspension or ban, already had a fraud or non-delivery chargeback, or first appeared within
+-- 7 days of the account (signed up together: the multi-accounting ring's mark). Counted from the link
 -- spans that overlap the as-of days: each span adds one from the day it starts to hold (or the
 -- first as-of day) until the day it stops.
-{%- set measures = ['device', 'card', 'address', 'ip', 'strong', 'actioned', 'charged_back'] %}
+{%- set measures = ['device', 'card', 'address', 'ip', 'strong', 'actioned', 'charged_back', 'created_together'] %}
 {%- set delta_columns = [] %}
 {%- for measure in measures %}{% do delta_columns.append(measure ~ '_delta') %}{% endfor %}
 with
@@ -38,6 +39,12 @@ links as (
 actioned as (
 
     select * from {{ ref('int_enforcement_status') }}
+
+),
+
+first_seen as (
+
+    select * from {{ ref('int_account_first_seen') }}
 
 ),
 
@@ -76,6 +83,20 @@ spans as (
     inner join first_fraud_chargeback
         on first_fraud_chargeback.account_id = links.linked_account_id
     where links.link_type = 'strong'
+    union all
+    -- Linked (strongly) to an account that first appeared within 7 days of this one.
+    select
+        links.account_id,
+        'created_together',
+        links.linked_from,
+        links.linked_until
+    from links
+    inner join first_seen as own
+        on own.account_id = links.account_id
+    inner join first_seen as linked
+        on linked.account_id = links.linked_account_id
+    where links.link_type = 'strong'
+        and abs({{ days_between('own.first_seen_date', 'linked.first_seen_date') }}) <= 7
 
 ),
 
@@ -130,7 +151,8 @@ windowed as (
         {{ to_date('ip_delta') }} as linked_by_ip,
         {{ to_date('strong_delta') }} as linked_accounts,
         {{ to_date('actioned_delta') }} as linked_actioned_accounts,
-        {{ to_date('charged_back_delta') }} as linked_charged_back_accounts
+        {{ to_date('charged_back_delta') }} as linked_charged_back_accounts,
+        {{ to_date('created_together_delta') }} as linked_created_within_7d
     from links_timeline
     {{ per_point() }}
 
@@ -148,7 +170,8 @@ features as (
         linked_accounts,
         linked_actioned_accounts,
         {{ safe_ratio('linked_actioned_accounts', 'linked_accounts') }} as linked_actioned_share,
-        linked_charged_back_accounts
+        linked_charged_back_accounts,
+        linked_created_within_7d
     from windowed
     where is_point = 1
 

@@ -30,7 +30,8 @@ REASON_COLUMNS = tuple(
 FIRST_REASON = tuple(name for name, _ in REASON_COLUMNS[:2])  # what every flagged account must carry
 MODEL_COLUMNS = (("model_name", "string"), ("model_version", "string"))
 # The account's linked group on the day (the mart's `linked_group_id`; null when it has no strong
-# link): review and the product act on a group's flagged members together.
+# link or its group is too large to be one ring): review and the product act on a group's
+# flagged members together.
 GROUP_COLUMN = ("group_id", "string")
 
 # One row per account and as-of day; a partition (day) is replaced whole on re-run.

@@ -1,6 +1,9 @@
 {{ config(materialized='ephemeral') }}
 -- Each account's connected group in the strong-link graph holding on each as-of day: its size
--- (1 when it has no strong link) and its id, what lets review and enforcement act on the group.
+-- (1 when it has no strong link) and, for a group of at most `ring_max_accounts`, its id, what
+-- lets review and enforcement act on the group as one ring. A larger group is a network of
+-- loosely chained identifiers (family devices, resold phones, chains of them), not one
+-- person's ring: it gets no id, and its members are reviewed one by one.
 {#- Connected groups by min-label propagation, unrolled (portable: no recursive UNION). Groups
     wider than this many hops are split; rings and families are far smaller. -#}
 {%- set hops = 6 %}
@@ -90,7 +93,10 @@ features as (
         points.as_of_date,
         coalesce(group_sizes.group_size, 1) as linked_group_size,
         -- Named after its smallest account id: the same group on the same day has the same id.
-        case when group_sizes.group_size > 1 then 'group_' || group_sizes.group_label end as linked_group_id
+        case
+            when group_sizes.group_size between 2 and {{ var('ring_max_accounts') }}
+                then 'group_' || group_sizes.group_label
+        end as linked_group_id
     from points
     left join group_sizes
         on group_sizes.account_id = points.account_id and group_sizes.as_of_date = points.as_of_date

@@ -29,7 +29,7 @@ from ml.gate import (
 )
 from ml.monitor.reference import TrainingReference, build_reference
 from ml.monitor.thresholds import MonitorThresholds
-from ml.policy import DecisionPolicy, PolicyCosts, choose_policy
+from ml.policy import SIDE_COLUMN, DecisionPolicy, PolicyCosts, choose_policy
 from ml.registry import CHALLENGER, CHAMPION, ModelRegistry, RegisteredModel
 from ml.train.model import RiskModel, TrainConfig, train_risk_model
 from ml.train.training_set import TrainingSet
@@ -88,7 +88,7 @@ def training_reference(
 ) -> TrainingReference:
     """What drift is measured against: the features of the training block and the calibrated
     scores (with the policy's band rates) of the validation block (`ml.monitor.reference`)."""
-    train = training_set.block("train")
+    train, validation = training_set.block("train"), training_set.block("validation")
     days = pd.to_datetime(train["as_of_date"])
     source = (
         f"features: train block {days.min().date()}..{days.max().date()} ({len(train):,} rows);"
@@ -101,6 +101,7 @@ def training_reference(
         source,
         scores=validation_probability,
         thresholds=(policy.review_threshold, policy.block_threshold),
+        bands=policy.band(validation_probability, validation.get(SIDE_COLUMN)),
     )
 
 

@@ -1,72 +1,133 @@
-"""Decision policy: review and block thresholds chosen from stated costs and capacity.
+"""Decision policy: review and block thresholds chosen from stated costs and capacity, one
+operating point per side of the market.
 
 With calibrated probabilities p, acting on an account is worth it when the expected loss it
 prevents exceeds the expected friction it causes: block when p * L > (1 - p) * c_block, i.e.
 p > c_block / (c_block + L); likewise for review. The review threshold is then raised, if
 needed, so that the expected daily queue fits the team's capacity.
+
+Sellers are not buyers: blocking an honest seller stops its shows and its buyers' orders, a
+seller's review holds its payouts, and a scam seller's loss is many buyers' orders. So sellers
+(`is_seller` = 1) get their own costs, their own share of the review capacity and their own
+thresholds; buyer-only accounts (and accounts whose side is unknown) the buyers'.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from ml.evaluate.metrics import queue_items
 
+SIDE_COLUMN = "is_seller"
+
 
 @dataclass(frozen=True)
 class PolicyCosts:
+    # Buyer-only accounts.
     loss_per_missed_bad_usd: float = 400.0  # average loss when a bad account acts unchecked
     review_cost_per_good_usd: float = 8.0  # analyst time + friction for a good account reviewed
     block_cost_per_good_usd: float = 150.0  # churn and support cost of blocking a good account
-    # Review items the team can work per day: an account, or the flagged members of one linked
-    # group (reviewed together, as the review queue shows them).
+    # Review items the team can work per day, both sides together: an account, or the flagged
+    # members of one linked group (reviewed together, as the review queue shows them).
     review_capacity_per_day: int = 100
+    # Sellers.
+    seller_loss_per_missed_bad_usd: float = 1000.0  # a scam seller's unshipped orders, charged back
+    seller_review_cost_per_good_usd: float = 40.0  # payouts held and shows paused while reviewed
+    seller_block_cost_per_good_usd: float = 1500.0  # an honest seller's lost sales and its buyers'
+    seller_review_capacity_share: float = 0.25  # of review_capacity_per_day, kept for sellers
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seller_review_capacity_share <= 1:
+            raise ValueError(f"seller_review_capacity_share must be in [0, 1], got {self.seller_review_capacity_share}")
+
+    @property
+    def seller_review_capacity_per_day(self) -> float:
+        return self.review_capacity_per_day * self.seller_review_capacity_share
 
 
 @dataclass(frozen=True)
 class DecisionPolicy:
-    review_threshold: float
+    review_threshold: float  # buyer-only accounts (every account when the seller's are None)
     block_threshold: float
     costs: PolicyCosts
     expected: dict[str, float]  # per-day outcome on the block the policy was chosen on
+    # Sellers' operating point; None in a one-point policy (one chosen without the side column).
+    seller_review_threshold: float | None = None
+    seller_block_threshold: float | None = None
+
+    @property
+    def two_sided(self) -> bool:
+        return self.seller_review_threshold is not None and self.seller_block_threshold is not None
 
     def as_params(self) -> dict[str, float]:
-        return {
+        params = {
             "policy_review_threshold": self.review_threshold,
             "policy_block_threshold": self.block_threshold,
             **{f"policy_{k}": v for k, v in asdict(self.costs).items()},
         }
+        if self.two_sided:
+            params["policy_seller_review_threshold"] = self.seller_review_threshold
+            params["policy_seller_block_threshold"] = self.seller_block_threshold
+        return params
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> DecisionPolicy:
+        known = {f.name for f in fields(PolicyCosts)}
+        seller_review, seller_block = data.get("seller_review_threshold"), data.get("seller_block_threshold")
         return cls(
             review_threshold=float(data["review_threshold"]),
             block_threshold=float(data["block_threshold"]),
-            costs=PolicyCosts(**data["costs"]),
+            costs=PolicyCosts(**{k: v for k, v in data["costs"].items() if k in known}),
             expected={k: float(v) for k, v in data["expected"].items()},
+            seller_review_threshold=None if seller_review is None else float(seller_review),
+            seller_block_threshold=None if seller_block is None else float(seller_block),
         )
 
-    def band(self, probability: np.ndarray) -> np.ndarray:
-        """`block`, `review` or `allow` per calibrated probability."""
+    def thresholds(self, is_seller: object = None, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row (review, block) thresholds for rows whose side is `is_seller` (1 = seller;
+        0 or null = buyer-only). A two-sided policy refuses to guess a side it is not given."""
+        if not self.two_sided:
+            size = n if is_seller is None else len(is_seller)
+            return np.full(size, self.review_threshold), np.full(size, self.block_threshold)
+        if is_seller is None:
+            raise ValueError(f"this policy has an operating point per side: `{SIDE_COLUMN}` is needed to band")
+        seller = np.asarray(pd.Series(is_seller).fillna(0).to_numpy(float) == 1)
+        return (
+            np.where(seller, self.seller_review_threshold, self.review_threshold),
+            np.where(seller, self.seller_block_threshold, self.block_threshold),
+        )
+
+    def band(self, probability: np.ndarray, is_seller: object = None) -> np.ndarray:
+        """`block`, `review` or `allow` per calibrated probability (and side, see `thresholds`)."""
         p = np.asarray(probability, float)
-        return np.where(p >= self.block_threshold, "block", np.where(p >= self.review_threshold, "review", "allow"))
+        review, block = self.thresholds(is_seller, len(p))
+        return np.where(p >= block, "block", np.where(p >= review, "review", "allow"))
 
 
 def _break_even(cost: float, loss: float) -> float:
     return cost / (cost + loss)
 
 
+def _items(frame: pd.DataFrame) -> int:
+    """Review items among the rows: one per account, one per linked group and day."""
+    return int((~pd.DataFrame({"day": frame["as_of_date"], "item": queue_items(frame)}).duplicated()).sum())
+
+
 def expected_outcome(
-    frame: pd.DataFrame, prob: str, review_threshold: float, block_threshold: float, label: str = "is_bad"
+    frame: pd.DataFrame,
+    prob: str,
+    review_threshold: float | np.ndarray,
+    block_threshold: float | np.ndarray,
+    label: str = "is_bad",
 ) -> dict[str, float]:
     """Average per day: accounts reviewed (and the review items they make) and blocked, bad
-    accounts caught, good accounts hit."""
+    accounts caught, good accounts hit. Thresholds are one value or one per row."""
     days = frame["as_of_date"].nunique()
     p, bad = frame[prob].to_numpy(float), frame[label].astype(bool).to_numpy()
     block = p >= block_threshold
@@ -82,30 +143,62 @@ def expected_outcome(
     }
 
 
-def _items(frame: pd.DataFrame) -> int:
-    """Review items among the rows: one per account, one per linked group and day."""
-    return int((~pd.DataFrame({"day": frame["as_of_date"], "item": queue_items(frame)}).duplicated()).sum())
-
-
-def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str = "is_bad") -> DecisionPolicy:
-    """Cost-optimal thresholds, with the review threshold raised until the average day's queue
-    fits the capacity, counted in review items (`queue_items`)."""
-    loss = costs.loss_per_missed_bad_usd
-    block_threshold = _break_even(costs.block_cost_per_good_usd, loss)
-    review_threshold = min(_break_even(costs.review_cost_per_good_usd, loss), block_threshold)
-    days = frame["as_of_date"].nunique()
+def _operating_point(
+    frame: pd.DataFrame, prob: str, days: int, loss: float, review_cost: float, block_cost: float, capacity: float
+) -> tuple[float, float]:
+    """Break-even (review, block) thresholds of one side, the review threshold raised until the
+    side's average day (over `days`, the whole block's) fits its capacity in review items."""
+    block_threshold = _break_even(block_cost, loss)
+    review_threshold = min(_break_even(review_cost, loss), block_threshold)
     p = frame[prob].to_numpy(float)
     candidates = frame[(p >= review_threshold) & (p < block_threshold)].sort_values(
         prob, ascending=False, kind="stable"
     )
     first_of_item = ~pd.DataFrame({"day": candidates["as_of_date"], "item": queue_items(candidates)}).duplicated()
-    over = np.flatnonzero(first_of_item.cumsum().to_numpy() > costs.review_capacity_per_day * days)
+    over = np.flatnonzero(first_of_item.cumsum().to_numpy() > capacity * days)
     if over.size:
         # Just above the score of the first row whose item no longer fits the average day.
         review_threshold = float(np.nextafter(candidates[prob].iloc[over[0]], 1.0))
+    return float(review_threshold), float(block_threshold)
+
+
+def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str = "is_bad") -> DecisionPolicy:
+    """Cost-optimal thresholds per side of the market, each side's review threshold raised until
+    its average day's queue fits its capacity (counted in review items, `queue_items`). Without
+    the side column: one operating point, with the buyers' costs and the whole capacity."""
+    days = frame["as_of_date"].nunique()
+    if SIDE_COLUMN not in frame:
+        review, block = _operating_point(
+            frame,
+            prob,
+            days,
+            costs.loss_per_missed_bad_usd,
+            costs.review_cost_per_good_usd,
+            costs.block_cost_per_good_usd,
+            costs.review_capacity_per_day,
+        )
+        return DecisionPolicy(review, block, costs, expected_outcome(frame, prob, review, block, label))
+    seller = frame[SIDE_COLUMN].fillna(0).to_numpy(float) == 1
+    review, block = _operating_point(
+        frame[~seller],
+        prob,
+        days,
+        costs.loss_per_missed_bad_usd,
+        costs.review_cost_per_good_usd,
+        costs.block_cost_per_good_usd,
+        costs.review_capacity_per_day - costs.seller_review_capacity_per_day,
+    )
+    seller_review, seller_block = _operating_point(
+        frame[seller],
+        prob,
+        days,
+        costs.seller_loss_per_missed_bad_usd,
+        costs.seller_review_cost_per_good_usd,
+        costs.seller_block_cost_per_good_usd,
+        costs.seller_review_capacity_per_day,
+    )
+    policy = DecisionPolicy(review, block, costs, {}, seller_review, seller_block)
+    review_at, block_at = policy.thresholds(frame[SIDE_COLUMN])
     return DecisionPolicy(
-        review_threshold=float(review_threshold),
-        block_threshold=float(block_threshold),
-        costs=costs,
-        expected=expected_outcome(frame, prob, review_threshold, block_threshold, label),
+        review, block, costs, expected_outcome(frame, prob, review_at, block_at, label), seller_review, seller_block
     )

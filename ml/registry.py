@@ -27,7 +27,7 @@ from mlflow.models import infer_signature
 
 from ml.gate import promotion_record_problems
 from ml.monitor.reference import TrainingReference
-from ml.policy import DecisionPolicy
+from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.redact import redact_uri
 from ml.train.model import RiskModel
 
@@ -59,7 +59,8 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         probability = self.model.predict_proba(model_input)
-        return pd.DataFrame({"probability": probability, "band": self.policy.band(probability)})
+        band = self.policy.band(probability, model_input.get(SIDE_COLUMN))
+        return pd.DataFrame({"probability": probability, "band": band})
 
 
 class UngatedChampionError(RuntimeError):
@@ -189,7 +190,9 @@ class ModelRegistry:
             if reference is not None:
                 artifacts[REFERENCE_ARTIFACT] = str(reference.save(Path(folder) / "training_reference.json"))
             probability = model.predict_proba(example)
-            output = pd.DataFrame({"probability": probability, "band": policy.band(probability)})
+            output = pd.DataFrame(
+                {"probability": probability, "band": policy.band(probability, example.get(SIDE_COLUMN))}
+            )
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
                 python_model=RiskModelPyfunc(),

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ml.evaluate.metrics import recall_by_group, score_metrics, segment_false_positive_rates, top_k_per_day
 from ml.gate import Evaluation
-from ml.policy import DecisionPolicy, expected_outcome
+from ml.policy import SIDE_COLUMN, DecisionPolicy, expected_outcome
 
 NEW_ACCOUNT_DAYS = 30
 # A segment's false-positive rate is only guarded when it rests on enough good snapshots;
@@ -177,14 +177,12 @@ def evaluate_block(
     good = ~frame["is_bad"].astype(bool)
     for name, model in models.items():
         column = f"probability__{name}"
-        policy = model.policy
-        acted = pd.Series(model.probability >= policy.review_threshold, index=frame.index)
-        report.metrics[name]["fpr_at_block_threshold"] = float(
-            (model.probability[good.to_numpy()] >= policy.block_threshold).mean()
-        )
+        review_at, block_at = model.policy.thresholds(frame.get(SIDE_COLUMN), len(frame))
+        acted = pd.Series(model.probability >= review_at, index=frame.index)
+        report.metrics[name]["fpr_at_block_threshold"] = float((model.probability >= block_at)[good.to_numpy()].mean())
         report.segment_fpr[name] = segment_false_positive_rates(frame, acted, masks)
         report.sides[name] = side_outcomes(frame, acted)
-        report.outcome_per_day[name] = expected_outcome(frame, column, policy.review_threshold, policy.block_threshold)
+        report.outcome_per_day[name] = expected_outcome(frame, column, review_at, block_at)
     return report
 
 

@@ -163,15 +163,21 @@ def build_reference(
     source: str,
     scores: np.ndarray | None = None,
     thresholds: tuple[float, float] | None = None,
+    bands: np.ndarray | None = None,
 ) -> TrainingReference:
     """Histograms of `features` over `rows`; with `scores` (calibrated, on other rows) and the
-    policy's (review, block) `thresholds`, the score histogram and the band rates."""
+    policy's (review, block) `thresholds`, the score histogram and the band rates (from `bands`,
+    the policy's band of each score, when its thresholds differ by side)."""
     references = {name: feature_reference(name, rows[name], bins) for name in features}
     score, band_rates = None, {}
     if scores is not None:
         scores = np.asarray(scores, float)
         score = Histogram.fit(scores, bins, extra_edges=thresholds or ())
-        if thresholds is not None:
+        if bands is not None:
+            bands = np.asarray(bands)
+            n = max(len(bands), 1)
+            band_rates = {band: float((bands == band).sum()) / n for band in ("allow", "review", "block")}
+        elif thresholds is not None:
             review, block = thresholds
             n = max(len(scores), 1)
             flagged_block = scores >= block

@@ -25,7 +25,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from ml import settings
-from ml.policy import DecisionPolicy
+from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.registry import ModelRegistry
 from ml.score.feature_rows import feature_frame
 from ml.score.schema import SCORES_TABLE, risk_schema
@@ -57,7 +57,7 @@ def explain_accounts(features: pd.DataFrame, model: RiskModel, policy: DecisionP
             "account_id": features["account_id"].to_numpy(),
             "as_of_date": as_of_dates(features["as_of_date"]),
             "score": probability,
-            "band": policy.band(probability),
+            "band": policy.band(probability, features.get(SIDE_COLUMN)),
         }
     )
     reasons = reasons_for(values, model)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from ml.policy import DecisionPolicy
+from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.score.checks import BANDS
 from ml.score.reasons import COMBINED_SIGNALS, reason_codes_for
 from ml.score.schema import GROUP_COLUMN, REASON_COLUMNS, REASON_SLOTS
@@ -87,7 +87,7 @@ def score_accounts(
     probability = model.predict_proba(values) if len(values) else np.empty(0)
     if not np.isfinite(probability).all():
         raise ValueError(f"{int((~np.isfinite(probability)).sum())} non-finite scores: refusing to write them")
-    band = policy.band(probability)
+    band = policy.band(probability, features.get(SIDE_COLUMN))
     explained = np.isin(band, list(reason_bands)) if with_reasons else np.zeros(len(band), dtype=bool)
     reasons = reasons_for(values[explained], model)
     columns: dict[str, object] = {

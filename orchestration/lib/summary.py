@@ -88,9 +88,16 @@ def model_summary(registry: ModelRegistry) -> list[str]:
         label = f"v{champion}" if name == "challenger" else name
         lines.append(f"  {label:<12}" + "".join(f"{v:>23.4f}" if v is not None else f"{'-':>23}" for v in values))
     per_day = {k.rsplit(".", 1)[1]: v for k, v in run.metrics.items() if k.startswith("test.challenger.per_day.")}
+    params = run.params
+    sellers = (
+        f" (sellers: review >= {float(params['policy_seller_review_threshold']):.3f},"
+        f" block >= {float(params['policy_seller_block_threshold']):.3f})"
+        if "policy_seller_review_threshold" in params
+        else ""
+    )
     lines.append(
-        f"  policy: review >= {float(run.params['policy_review_threshold']):.3f},"
-        f" block >= {float(run.params['policy_block_threshold']):.3f}; per test day "
+        f"  policy: review >= {float(params['policy_review_threshold']):.3f},"
+        f" block >= {float(params['policy_block_threshold']):.3f}{sellers}; per test day "
         + ", ".join(f"{k.removesuffix('_per_day')} {v:.1f}" for k, v in per_day.items())
     )
     return lines

@@ -81,3 +81,69 @@ def test_capacity_counts_review_items_so_a_flagged_group_takes_one_slot():
         frame.drop(columns="linked_group_id"), "p", PolicyCosts(**{**costs.__dict__, "review_capacity_per_day": 2})
     )
     assert 0.7 < alone.review_threshold <= 0.8
+
+
+def test_sellers_get_their_own_operating_point_from_their_own_costs_and_capacity_share():
+    frame = _scored(days=10, per_day=1000)
+    frame["is_seller"] = (np.arange(len(frame)) % 10 == 0).astype(float)  # 100 sellers a day
+    costs = PolicyCosts(
+        loss_per_missed_bad_usd=400,
+        review_cost_per_good_usd=8,
+        block_cost_per_good_usd=150,
+        review_capacity_per_day=40,
+        seller_loss_per_missed_bad_usd=1000,
+        seller_review_cost_per_good_usd=40,
+        seller_block_cost_per_good_usd=1500,
+        seller_review_capacity_share=0.25,
+    )
+
+    policy = choose_policy(frame, "p", costs)
+
+    assert policy.two_sided
+    assert policy.block_threshold == pytest.approx(150 / 550)
+    assert policy.seller_block_threshold == pytest.approx(1500 / 2500)
+    seller = frame["is_seller"] == 1
+    band = policy.band(frame["p"], frame["is_seller"])
+    reviews_per_day = pd.Series(band == "review").groupby([frame["as_of_date"], seller]).sum().groupby(level=1).mean()
+    assert reviews_per_day[True] <= 10 and reviews_per_day[False] <= 30  # 25% / 75% of 40
+    # Both review thresholds were raised above their break-even by their side's capacity.
+    assert policy.review_threshold > 8 / 408 and policy.seller_review_threshold > 40 / 1040
+    # Between the two sides' review thresholds, a probability bands differently by side.
+    p = (policy.review_threshold + policy.seller_review_threshold) / 2
+    buyer_first = policy.review_threshold < policy.seller_review_threshold
+    expected = ["review", "allow"] if buyer_first else ["allow", "review"]
+    assert policy.band(np.array([p, p]), pd.Series([0.0, 1.0])).tolist() == expected
+    # An unknown side is a buyer's; a side-less call is refused.
+    assert policy.band(np.array([p]), pd.Series([None])).tolist() == expected[:1]
+    with pytest.raises(ValueError, match="is_seller"):
+        policy.band(np.array([p]))
+    assert policy.as_params()["policy_seller_block_threshold"] == pytest.approx(0.6)
+
+
+def test_a_one_point_policy_saved_before_sides_loads_and_bands_every_account_alike():
+    from ml.policy import DecisionPolicy
+
+    saved = {
+        "review_threshold": 0.1,
+        "block_threshold": 0.3,
+        "costs": {
+            "loss_per_missed_bad_usd": 400.0,
+            "review_cost_per_good_usd": 8.0,
+            "block_cost_per_good_usd": 150.0,
+            "review_capacity_per_day": 100,
+        },
+        "expected": {"reviewed_per_day": 3.0},
+    }
+    policy = DecisionPolicy.from_dict(saved)
+    assert not policy.two_sided
+    assert policy.band(np.array([0.2, 0.2]), pd.Series([0.0, 1.0])).tolist() == ["review", "review"]
+    assert policy.band(np.array([0.05, 0.5])).tolist() == ["allow", "block"]
+
+
+def test_a_two_sided_policy_round_trips_through_a_plain_dict():
+    import json
+
+    from ml.policy import DecisionPolicy
+
+    policy = DecisionPolicy(0.02, 0.27, PolicyCosts(), {"reviewed_per_day": 12.5}, 0.2, 0.6)
+    assert DecisionPolicy.from_dict(json.loads(json.dumps(policy.to_dict()))) == policy

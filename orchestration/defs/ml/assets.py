@@ -56,6 +56,10 @@ class RiskModelConfig(dg.Config):
     review_cost_per_good_usd: float = PolicyCosts.review_cost_per_good_usd
     block_cost_per_good_usd: float = PolicyCosts.block_cost_per_good_usd
     review_capacity_per_day: int = PolicyCosts.review_capacity_per_day
+    seller_loss_per_missed_bad_usd: float = PolicyCosts.seller_loss_per_missed_bad_usd
+    seller_review_cost_per_good_usd: float = PolicyCosts.seller_review_cost_per_good_usd
+    seller_block_cost_per_good_usd: float = PolicyCosts.seller_block_cost_per_good_usd
+    seller_review_capacity_share: float = PolicyCosts.seller_review_capacity_share
 
 
 class EvaluationConfig(dg.Config):
@@ -117,6 +121,10 @@ def risk_model(context: dg.AssetExecutionContext, config: RiskModelConfig, mlflo
         review_cost_per_good_usd=config.review_cost_per_good_usd,
         block_cost_per_good_usd=config.block_cost_per_good_usd,
         review_capacity_per_day=config.review_capacity_per_day,
+        seller_loss_per_missed_bad_usd=config.seller_loss_per_missed_bad_usd,
+        seller_review_cost_per_good_usd=config.seller_review_cost_per_good_usd,
+        seller_block_cost_per_good_usd=config.seller_block_cost_per_good_usd,
+        seller_review_capacity_share=config.seller_review_capacity_share,
     )
     registry = mlflow.registry()
     trained = train_challenger(
@@ -135,6 +143,8 @@ def risk_model(context: dg.AssetExecutionContext, config: RiskModelConfig, mlflo
             "best_iteration": trained.model.best_iteration,
             "review_threshold": trained.policy.review_threshold,
             "block_threshold": trained.policy.block_threshold,
+            "seller_review_threshold": trained.policy.seller_review_threshold,
+            "seller_block_threshold": trained.policy.seller_block_threshold,
             **{f"validation_{k}": float(v) for k, v in trained.policy.expected.items()},
         }
     )

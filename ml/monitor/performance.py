@@ -147,10 +147,10 @@ def _headline(y: np.ndarray, score: np.ndarray, queued: np.ndarray) -> dict[str,
 def grade(frame: pd.DataFrame, review_capacity: int, ground_truth: pd.DataFrame | None = None) -> Restated:
     """Grade labelled published scores (`graded_rows`, final labels only) of one model version.
 
-    The queue is the top `review_capacity` review items of each day over the whole population (a
-    linked group's members are one item: `top_k_per_day`), as the
-    evaluation's capacity metrics; a side's recall is the share of its bad accounts that queue
-    caught, its precision the bad share of its accounts in the queue.
+    The queue is the top `review_capacity` review items of each day over the whole population
+    (a linked group's members are one item: `top_k_per_day`), as the evaluation's capacity
+    metrics; a side's recall is the share of its bad accounts that queue caught, its precision
+    the bad share of its accounts in the queue.
     """
     versions = sorted(set(frame["model_version"]))
     if len(versions) != 1:

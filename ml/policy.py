@@ -97,7 +97,7 @@ class DecisionPolicy:
             return np.full(size, self.review_threshold), np.full(size, self.block_threshold)
         if is_seller is None:
             raise ValueError(f"this policy has an operating point per side: `{SIDE_COLUMN}` is needed to band")
-        seller = np.asarray(pd.Series(is_seller).fillna(0).to_numpy(float) == 1)
+        seller = _sellers(is_seller)
         return (
             np.where(seller, self.seller_review_threshold, self.review_threshold),
             np.where(seller, self.seller_block_threshold, self.block_threshold),
@@ -108,6 +108,11 @@ class DecisionPolicy:
         p = np.asarray(probability, float)
         review, block = self.thresholds(is_seller, len(p))
         return np.where(p >= block, "block", np.where(p >= review, "review", "allow"))
+
+
+def _sellers(is_seller: object) -> np.ndarray:
+    """True where the side is seller (1); buyer-only (0) and unknown (null) are False."""
+    return pd.Series(is_seller).astype("float64").to_numpy() == 1
 
 
 def _break_even(cost: float, loss: float) -> float:
@@ -178,7 +183,7 @@ def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str
             costs.review_capacity_per_day,
         )
         return DecisionPolicy(review, block, costs, expected_outcome(frame, prob, review, block, label))
-    seller = frame[SIDE_COLUMN].fillna(0).to_numpy(float) == 1
+    seller = _sellers(frame[SIDE_COLUMN])
     review, block = _operating_point(
         frame[~seller],
         prob,

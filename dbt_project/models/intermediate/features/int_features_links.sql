@@ -2,9 +2,9 @@
 -- Linked accounts per as-of point: how many accounts share a device, card, address or IP with
 -- the account on the day (links holding then), and how many strongly linked ones were under a
 -- suspension or ban, already had a fraud or non-delivery chargeback, or first appeared within
--- 7 days of the account (signed up together: the multi-accounting ring's mark). Counted from the link
--- spans that overlap the as-of days: each span adds one from the day it starts to hold (or the
--- first as-of day) until the day it stops.
+-- 7 days of the account (signed up together: the multi-accounting ring's mark). Counted from
+-- the link spans that overlap the as-of days: each span adds one from the day it starts to hold
+-- (or the first as-of day) until the day it stops.
 {%- set measures = ['device', 'card', 'address', 'ip', 'strong', 'actioned', 'charged_back', 'created_together'] %}
 {%- set delta_columns = [] %}
 {%- for measure in measures %}{% do delta_columns.append(measure ~ '_delta') %}{% endfor %}

@@ -14,12 +14,12 @@ thresholds; buyer-only accounts (and accounts whose side is unknown) the buyers'
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
 
-from ml.evaluate.metrics import queue_items
+from ml.evaluate.metrics import new_items
 
 SIDE_COLUMN = "is_seller"
 
@@ -119,11 +119,6 @@ def _break_even(cost: float, loss: float) -> float:
     return cost / (cost + loss)
 
 
-def _items(frame: pd.DataFrame) -> int:
-    """Review items among the rows: one per account, one per linked group and day."""
-    return int((~pd.DataFrame({"day": frame["as_of_date"], "item": queue_items(frame)}).duplicated()).sum())
-
-
 def expected_outcome(
     frame: pd.DataFrame,
     prob: str,
@@ -140,7 +135,7 @@ def expected_outcome(
     acted = block | review
     return {
         "reviewed_per_day": review.sum() / days,
-        "review_items_per_day": _items(frame[review]) / days,
+        "review_items_per_day": int(new_items(frame[review]).sum()) / days,
         "blocked_per_day": block.sum() / days,
         "bad_caught_per_day": (acted & bad).sum() / days,
         "bad_missed_per_day": (~acted & bad).sum() / days,
@@ -159,8 +154,7 @@ def _operating_point(
     candidates = frame[(p >= review_threshold) & (p < block_threshold)].sort_values(
         prob, ascending=False, kind="stable"
     )
-    first_of_item = ~pd.DataFrame({"day": candidates["as_of_date"], "item": queue_items(candidates)}).duplicated()
-    over = np.flatnonzero(first_of_item.cumsum().to_numpy() > capacity * days)
+    over = np.flatnonzero(new_items(candidates).cumsum().to_numpy() > capacity * days)
     if over.size:
         # Just above the score of the first row whose item no longer fits the average day.
         review_threshold = float(np.nextafter(candidates[prob].iloc[over[0]], 1.0))
@@ -169,7 +163,7 @@ def _operating_point(
 
 def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str = "is_bad") -> DecisionPolicy:
     """Cost-optimal thresholds per side of the market, each side's review threshold raised until
-    its average day's queue fits its capacity (counted in review items, `queue_items`). Without
+    its average day's queue fits its capacity (counted in review items, `ml.evaluate.metrics.queue_items`). Without
     the side column: one operating point, with the buyers' costs and the whole capacity."""
     days = frame["as_of_date"].nunique()
     if SIDE_COLUMN not in frame:
@@ -204,6 +198,4 @@ def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str
     )
     policy = DecisionPolicy(review, block, costs, {}, seller_review, seller_block)
     review_at, block_at = policy.thresholds(frame[SIDE_COLUMN])
-    return DecisionPolicy(
-        review, block, costs, expected_outcome(frame, prob, review_at, block_at, label), seller_review, seller_block
-    )
+    return replace(policy, expected=expected_outcome(frame, prob, review_at, block_at, label))

@@ -35,6 +35,11 @@ def queue_items(frame: pd.DataFrame, group: str | None = QUEUE_GROUP) -> pd.Seri
     return ("group " + frame[group].astype("string")).fillna(account).astype(str)
 
 
+def new_items(frame: pd.DataFrame, day: str = "as_of_date", group: str | None = QUEUE_GROUP) -> pd.Series:
+    """True on the first row of each review item of each day, in the frame's order."""
+    return ~pd.DataFrame({"day": frame[day], "item": queue_items(frame, group)}).duplicated()
+
+
 def top_k_per_day(
     frame: pd.DataFrame, score: str, k: int, day: str = "as_of_date", group: str | None = QUEUE_GROUP
 ) -> pd.Series:
@@ -43,8 +48,7 @@ def top_k_per_day(
     or the members of one linked group (`queue_items`) ranked at or above the point where the
     (k+1)-th item would enter; without a group column every account is its own item."""
     ranked = frame.sort_values([day, score, "account_id"], ascending=[True, False, True])
-    first_of_item = ~pd.DataFrame({"day": ranked[day], "item": queue_items(ranked, group)}).duplicated()
-    item_number = first_of_item.astype(int).groupby(ranked[day]).cumsum()
+    item_number = new_items(ranked, day, group).astype(int).groupby(ranked[day]).cumsum()
     return (item_number <= k).reindex(frame.index)
 
 

@@ -43,21 +43,34 @@ pair_totals as (
 
 ),
 
+seller_windows as (
+
+    -- Each seller bid on, once per as-of day (not once per bidder): its lots in the 30 days.
+    select
+        seller_days.seller_id,
+        seller_days.as_of_date,
+        sum(seller_lots.lots_received) as seller_lots
+    from (select distinct seller_id, as_of_date from pair_totals) as seller_days
+    inner join seller_lots
+        on seller_lots.seller_id = seller_days.seller_id
+        and seller_lots.activity_date
+            between {{ add_days('seller_days.as_of_date', -29) }} and seller_days.as_of_date
+    group by seller_days.seller_id, seller_days.as_of_date
+    having sum(seller_lots.lots_received) >= {{ var('pair_share_min_lots') }}
+
+),
+
 pair_lot_shares as (
 
     select
         pair_totals.account_id,
         pair_totals.as_of_date,
-        pair_totals.seller_id,
         -- A lot bid on across midnight counts on both days on both sides: clip at one.
-        least({{ safe_ratio('max(pair_totals.pair_lots)', 'sum(seller_lots.lots_received)') }}, 1.0) as lot_share
+        least({{ safe_ratio('pair_totals.pair_lots', 'seller_windows.seller_lots') }}, 1.0) as lot_share
     from pair_totals
-    inner join seller_lots
-        on seller_lots.seller_id = pair_totals.seller_id
-        and seller_lots.activity_date
-            between {{ add_days('pair_totals.as_of_date', -29) }} and pair_totals.as_of_date
-    group by pair_totals.account_id, pair_totals.as_of_date, pair_totals.seller_id
-    having sum(seller_lots.lots_received) >= {{ var('pair_share_min_lots') }}
+    inner join seller_windows
+        on seller_windows.seller_id = pair_totals.seller_id
+        and seller_windows.as_of_date = pair_totals.as_of_date
 
 ),
 

@@ -85,7 +85,7 @@ def _timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tup
     return Timed(round(wall, 2), round(float(user) + float(system), 2), round(int(peak_kib) / 1024)), done.stdout
 
 
-def _dbt(scratch: Path, *args: str) -> list[str]:
+def dbt_command(scratch: Path, *args: str) -> list[str]:
     return [
         DBT,
         "--no-use-colors",
@@ -234,11 +234,11 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
         raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in TABLES)
     held = _hold_out(path, end)
     yesterday = json.dumps({"min_date": str(end - timedelta(days=1)), "max_date": str(end - timedelta(days=1))})
-    initial, _ = _timed(_dbt(scratch, "build", "--exclude", *NOT_DAILY, "--resource-type", "model",
+    initial, _ = _timed(dbt_command(scratch, "build", "--exclude", *NOT_DAILY, "--resource-type", "model",
                              "--resource-type", "seed", "--vars", yesterday), env)  # fmt: skip
     _restore(path, datetime(2030, 1, 2))
     today = json.dumps({"min_date": str(end), "max_date": str(end)})
-    daily, _ = _timed(_dbt(scratch, "run", "--exclude", *NOT_DAILY, "--vars", today), env)
+    daily, _ = _timed(dbt_command(scratch, "run", "--exclude", *NOT_DAILY, "--vars", today), env)
     models = _model_seconds(scratch)
     with duckdb.connect(str(path), read_only=True) as con:
         feature_rows = con.execute(

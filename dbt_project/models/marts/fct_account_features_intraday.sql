@@ -23,7 +23,8 @@
     from the exact vector scored.
 -#}
 {%- set batch_accounts = var('feature_accounts', none) %}
-{%- if batch_accounts and (not var('min_date', none) or var('min_date') != var('max_date', none)) -%}
+{#- Checked when the model runs, not at parse: other models may use the same vars. -#}
+{%- if execute and batch_accounts and (not var('min_date', none) or var('min_date') != var('max_date', none)) -%}
     {{ exceptions.raise_compiler_error("an intraday batch needs vars feature_accounts and min_date = max_date (one as-of day)") }}
 {%- endif %}
 with

@@ -15,7 +15,8 @@ the daily run catches it or `--horizon-days` pass), with the engine itself:
    `dbt run` brings the tiles up to date (a late row re-opens its days, as in production), and
    the daily mart's SQL gives the vector of each account not caught yet, as of its cut-off's
    day (var `feature_accounts`), which the champion bands;
-4. catch times (`ml/evaluate/catch_time.py`) with the paths' latencies: the near-real-time
+4. catch times (`ml/evaluate/catch_time.py`), near-real-time with the model's flags alone and
+   with the intraday rules too (`ml/live/rules.py`), with the paths' latencies: the near-real-time
    path's landing-to-sync latency (`--nrt-latency-s`, from `make bench-live`) and the daily
    run's schedule (02:00 UTC for the day before) and duration (`--daily-run-s`).
 
@@ -39,11 +40,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from bench.daily import NOT_DAILY, ROOT, dbt_command
 from ml.contract import TABLES
 from ml.evaluate.catch_time import Paths, catch_times, summarise
+from ml.live.rules import RULES
 from ml.registry import ModelRegistry
 from ml.score.feature_rows import feature_frame
 from ml.score.scoring import model_inputs
@@ -355,9 +358,19 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    intraday = seen[["account_id", "cutoff", "flagged"]]
+    # The intraday rules can only flag earlier: the accounts were followed until the model flagged.
+    ruled = np.zeros(len(seen), dtype=bool)
+    for rule in RULES:
+        ruled |= rule.matches(seen)
+    flags = {
+        "model": seen[["account_id", "cutoff", "flagged"]],
+        "model and intraday rules": seen[["account_id", "cutoff"]].assign(flagged=seen["flagged"].to_numpy() | ruled),
+    }
     results = {
-        latency: catch_times(cases, daily, intraday, Paths(nrt_latency=timedelta(seconds=latency), daily_run=daily_run))
+        (what, latency): catch_times(
+            cases, daily, intraday, Paths(nrt_latency=timedelta(seconds=latency), daily_run=daily_run)
+        )
+        for what, intraday in flags.items()
         for latency in args.nrt_latency_s
     }
     report = {
@@ -373,13 +386,16 @@ def main(argv: list[str] | None = None) -> int:
         "dbt_run_s_median": round(sorted(dbt_seconds)[len(dbt_seconds) // 2], 1) if dbt_seconds else None,
         "seconds": round(time.monotonic() - began, 1),
         "parity": checked,
-        "summary_by_nrt_latency_s": {str(latency): summarise(result) for latency, result in results.items()},
+        "summary": {
+            f"near-real-time flags: {what}; latency {latency:g} s": summarise(result)
+            for (what, latency), result in results.items()
+        },
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"catch-{stamp}.local.json").write_text(json.dumps(report, indent=2, default=str))
-    results[args.nrt_latency_s[0]].to_csv(out / f"catch-{stamp}.local.csv", index=False)
+    results["model and intraday rules", args.nrt_latency_s[0]].to_csv(out / f"catch-{stamp}.local.csv", index=False)
     seen.to_parquet(out / f"catch-{stamp}-vectors.local.parquet", index=False)
     print(json.dumps(report, indent=2, default=str))
     print(f"written to {out / f'catch-{stamp}.local.json'}")

@@ -29,6 +29,7 @@ import pandas as pd
 from ml import settings
 from ml.ingest.schema import LEDGER_TABLE
 from ml.live.escalate import MAX_ATTEMPTS, BatchInput, Escalation, IntradayLimits, decide
+from ml.live.rules import apply_rules
 from ml.policy import DecisionPolicy
 from ml.score import store
 from ml.score.feature_rows import feature_frame
@@ -179,11 +180,13 @@ def score_batch(
 ) -> pd.DataFrame:
     """The batch's rows of `risk.intraday_scores`: `score_accounts` (with `scoring`: model name
     and version, feature version, scored_at, run_id) on its vectors, reasons for the accounts it
-    puts in review or block as in the daily run, with the batch's columns."""
+    puts in review or block as in the daily run, with the batch's columns; then the intraday
+    rules (`ml.live.rules`) move the `allow` rows they match to `review`."""
     cut_offs = set(features["features_ingested_through"])
     if len(cut_offs) > 1 or features["batch_id"].nunique() > 1:
         raise ValueError("score_batch takes the rows of one batch (one batch_id, one cut-off)")
-    scores = score_accounts(features.drop(columns=list(BATCH_COLUMNS)), model, policy, **scoring)
+    vectors = features.drop(columns=list(BATCH_COLUMNS))
+    scores = apply_rules(score_accounts(vectors, model, policy, **scoring), vectors)
     scores.insert(0, "batch_id", features["batch_id"].to_numpy())
     scores["features_ingested_through"] = features["features_ingested_through"].to_numpy()
     scores["trigger_files"] = ", ".join(sorted(trigger_files))

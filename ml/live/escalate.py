@@ -2,8 +2,9 @@
 batch's own publication gate.
 
 A batch only escalates, and only to `review`:
-- an account whose intraday band is `review` or `block` and whose current decision is `none`,
-  a tombstone (`removed`) or nothing yet (an account new today) becomes `review`;
+- an account whose intraday band is `review` or `block` (the model's, or `review` from an
+  intraday rule, `ml.live.rules`: its change reason names the rule) and whose current decision
+  is `none`, a tombstone (`removed`) or nothing yet (an account new today) becomes `review`;
 - a `block` band becomes `review` too (its change reason says the model asked for a block):
   no intraday rule blocks. A block locks a person out of the marketplace; the daily run blocks
   only after the whole day passed its checks (volume, freshness, quarantine, band rates,
@@ -40,6 +41,7 @@ import pandas as pd
 
 from ml import settings
 from ml.ingest.schema import LEDGER_TABLE
+from ml.live.rules import RULE_CODES
 from ml.score import store
 from ml.score.checks import (
     ERROR,
@@ -144,7 +146,9 @@ def escalation_diff(current: pd.DataFrame, scores: pd.DataFrame, day: date, now:
     now_rank[tombstoned & (merged["current"] != STICKY)] = SEVERITY[TOMBSTONE]
     up = merged[merged["decision"].map(SEVERITY) > now_rank].copy()
     cut_off = up["features_ingested_through"].astype(str)
-    up["change_reason"] = f"intraday {batch_id}: " + up["band"] + " band, features through " + cut_off
+    by_rule = up["reason_code_1"].isin(RULE_CODES) if "reason_code_1" in up else pd.Series(False, index=up.index)
+    why = (up["band"] + " band").where(~by_rule, "rule " + up["reason_code_1"].astype(str) + " (model band allow)")
+    up["change_reason"] = f"intraday {batch_id}: " + why + ", features through " + cut_off
     asked_block = up["band"] == "block"
     up.loc[asked_block, "change_reason"] += "; the model asked for a block: held for review (no intraday block)"
     up = up.assign(

@@ -35,6 +35,7 @@ import pandas as pd
 
 from ml.features.catalog import DEFAULT_MODELS_YML, MODELS_YML_IN_PROJECT, load_feature_columns
 from ml.generated_doc import display, table_cell, write_or_check
+from ml.live.rules import RULES as INTRADAY_RULES
 from ml.train.dataset import model_feature_columns
 
 log = logging.getLogger(__name__)
@@ -953,6 +954,22 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
             meaning = f"({column.window}, {column.unit}) {column.description}"
             cells = ["`" + code + "`", f"`{feature}`", table_cell("<br>".join(examples)), reason.risky_when.describe()]
             lines.append("| " + " | ".join([*cells, table_cell(meaning)]) + " |")
+    lines += [
+        "",
+        "## Intraday rules",
+        "",
+        "Codes of `ml/live/rules.py`: the near-real-time path moves an `allow` row a rule matches to "
+        "`review`, the rule as its only reason (the daily run, model only, reconciles it the next morning).",
+        "",
+        "| code | matches when | example text | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for rule in INTRADAY_RULES:
+        when = " and ".join(f"`{feature}` >= {minimum:g}" for feature, minimum in rule.minimums.items())
+        example = rule.reason_text(
+            {feature: EXAMPLE_ROW.get(feature, minimum) for feature, minimum in rule.minimums.items()}
+        )
+        lines.append(f"| `{rule.code}` | {when} | {table_cell(example)} | {table_cell(rule.meaning)} |")
     return "\n".join(lines) + "\n"
 
 

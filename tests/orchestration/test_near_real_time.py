@@ -135,6 +135,19 @@ def test_a_batch_only_escalates_through_its_gate(batch):
     assert all(h[1] == "review" and h[2] in ("none", "removed") and h[3] == "intraday" for h in history)
 
 
+def test_the_takeover_is_in_review_within_the_batch(batch):
+    # The model may leave a hijacking login without orders at `allow`; the TAKEOVER_LOGIN rule does not.
+    path, account, _, first, _ = batch
+    (band, reason) = _rows(
+        path,
+        "select band, reason_code_1 from risk.intraday_scores where batch_id = ? and account_id = ?",
+        [first.run_id, account],
+    )[0]
+    assert band in ("review", "block"), (band, reason)
+    (decision,) = _rows(path, "select decision from risk.enforcement_sync where account_id = ?", [account])[0]
+    assert decision in ("review", "block")
+
+
 def test_a_batch_without_new_files_scores_nothing(batch):
     path, _, _, first, again = batch
     assert again.success

@@ -6,22 +6,26 @@ copy of the demo warehouse, each attacked account's intraday vector at every lan
 that matters (the landing times of the rows that touch it, from a day before the attack until
 the daily run catches it or `--horizon-days` pass), with the engine itself:
 
-1. the attacks: takeovers and payment fraud starting after the champion's training block
-   (ground truth), each with its start, first and second order after the start;
+1. the attacks: takeovers and payment fraud starting after the champion's training block, except
+   in its validation block (which chose the calibration and the thresholds), from the ground
+   truth, each with its start, first and second order after the start;
 2. daily only: the champion's bands on the demo mart's end-of-day rows of those accounts;
 3. near-real-time: the rows touching those accounts landed from a day before the start are
    taken out of `raw` and staging and intermediate are built from scratch; then, rank by rank,
    each account's next landing time's rows go back in as a new ingestion, one incremental
    `dbt run` brings the tiles up to date (a late row re-opens its days, as in production), and
    the daily mart's SQL gives the vector of each account not caught yet, as of its cut-off's
-   day (var `feature_accounts`), which the champion bands;
+   day (var `feature_accounts`), which the champion bands (the intraday rules too);
 4. catch times (`ml/evaluate/catch_time.py`), near-real-time with the model's flags alone and
    with the intraday rules too (`ml/live/rules.py`), with the paths' latencies: the near-real-time
    path's landing-to-sync latency (`--nrt-latency-s`, from `make bench-live`) and the daily
    run's schedule (02:00 UTC for the day before) and duration (`--daily-run-s`).
 
-Exact for each account's own rows; a vector also reads its linked accounts (links,
-their enforcement and chargebacks), which stand at the same rank, not at the same instant.
+Exact for each account's own rows (a row about two attacked accounts goes back at the later of
+its two ranks); a vector also reads its linked accounts (links, their enforcement and
+chargebacks), which stand at the same rank, not at the same instant. Catch times count the
+intraday gate's refusals before the day before's daily run and the daily run's reconciliation
+(`ml/evaluate/catch_time.py`).
 Results go to bench/results/catch-<stamp>.local.json.
 """
 
@@ -44,7 +48,6 @@ import numpy as np
 import pandas as pd
 
 from bench.daily import NOT_DAILY, ROOT, dbt_command
-from ml.contract import TABLES
 from ml.evaluate.catch_time import Paths, catch_times, summarise
 from ml.live.rules import RULES
 from ml.registry import ModelRegistry
@@ -147,9 +150,13 @@ def daily_flags(con: duckdb.DuckDBPyConnection, cases: pd.DataFrame, horizon: in
 
 def hold_back(con: duckdb.DuckDBPyConnection, cases: pd.DataFrame) -> dict[str, int]:
     """Move the raw rows touching an attacked account, landed from a day before its start on,
-    to schema `catch`, each with the account it touches (`_catch_account`) and its rank among
-    that account's landing times up to its horizon (`_catch_rank`; null after it: never put
-    back). Writes `catch.cutoffs` (account_id, rank, cutoff) and returns the rows moved per table."""
+    to schema `catch`, each with its rank (`_catch_rank`) among that account's landing times up
+    to its horizon (null after it: never put back). Writes `catch.held_<table>` (row, account),
+    `catch.cutoffs` (account_id, rank, cutoff) and returns the rows moved per table.
+
+    A row about two attacked accounts (rare) counts as a landing for both, and goes back at the
+    later of its two ranks: one account sees it at its own cut-off for it, the other a few
+    ranks late, never early."""
     con.execute(f"create schema if not exists {SCHEMA}")
     con.register("cases_frame", cases[["account_id", "window_start", "horizon_end"]])
     con.execute(f"create or replace table {SCHEMA}.cases as select * from cases_frame")
@@ -158,19 +165,13 @@ def hold_back(con: duckdb.DuckDBPyConnection, cases: pd.DataFrame) -> dict[str, 
     for table, columns in ACCOUNT_COLUMNS.items():
         source = WITH_PARTIES.get(table, f"raw.{table}")
         matches = " or ".join(f"cases.account_id = t.{c}" for c in columns)
-        key = TABLES[table].primary_key
-        # A row about two attacked accounts goes with the one whose window opens first.
         con.execute(
             f"""
             create or replace table {SCHEMA}.held_{table} as
-            select * exclude (_catch_order) from (
-                select t.{key} as _catch_key, t._loaded_at as _catch_loaded_at, t._source_file as _catch_file,
-                    t._source_row as _catch_row, cases.account_id as _catch_account,
-                    row_number() over (partition by t._source_file, t._source_row
-                        order by cases.window_start, cases.account_id) as _catch_order
-                from {source} as t
-                inner join {SCHEMA}.cases as cases on ({matches}) and t._loaded_at >= cases.window_start
-            ) where _catch_order = 1
+            select distinct t._loaded_at as _catch_loaded_at, t._source_file as _catch_file,
+                t._source_row as _catch_row, cases.account_id as _catch_account
+            from {source} as t
+            inner join {SCHEMA}.cases as cases on ({matches}) and t._loaded_at >= cases.window_start
             """
         )
         touched.append(f"select _catch_account as account_id, _catch_loaded_at as loaded_at from {SCHEMA}.held_{table}")
@@ -189,12 +190,16 @@ def hold_back(con: duckdb.DuckDBPyConnection, cases: pd.DataFrame) -> dict[str, 
         con.execute(
             f"""
             create or replace table {SCHEMA}.rows_{table} as
-            select raw_rows.*, cutoffs.rank as _catch_rank
+            with ranked as (
+                select held._catch_file, held._catch_row, max(cutoffs.rank) as _catch_rank
+                from {SCHEMA}.held_{table} as held
+                left join {SCHEMA}.cutoffs as cutoffs
+                    on cutoffs.account_id = held._catch_account and cutoffs.cutoff = held._catch_loaded_at
+                group by held._catch_file, held._catch_row
+            )
+            select raw_rows.*, ranked._catch_rank
             from raw.{table} as raw_rows
-            inner join {SCHEMA}.held_{table} as held
-                on held._catch_file = raw_rows._source_file and held._catch_row = raw_rows._source_row
-            left join {SCHEMA}.cutoffs as cutoffs
-                on cutoffs.account_id = held._catch_account and cutoffs.cutoff = held._catch_loaded_at
+            inner join ranked on ranked._catch_file = raw_rows._source_file and ranked._catch_row = raw_rows._source_row
             """
         )
         con.execute(
@@ -310,12 +315,16 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir.resolve()
     split = json.loads((data_dir / "ml" / "training_set" / "training_set.json").read_text())["split"]
     since = args.since or date.fromisoformat(split["train_end"]) + timedelta(days=1)
+    # The validation block chose the calibration and the policy's thresholds: not out of sample.
+    validation = (date.fromisoformat(split["validation_start"]), date.fromisoformat(split["validation_end"]))
     registered = ModelRegistry.from_env(data_dir).load_champion()
     began = time.monotonic()
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         last_day = con.execute("select max(as_of_date) from marts.fct_account_features_daily").fetchall()[0][0]
         cases = attacks(data_dir, con, since, last_day - timedelta(days=args.horizon_days))
+        in_validation = cases["started_at"].dt.date.between(*validation)
+        cases = cases[~in_validation].reset_index(drop=True)
         daily = daily_flags(con, cases, args.horizon_days, registered)
     daily_run = timedelta(seconds=args.daily_run_s)
     no_intraday = pd.DataFrame({"account_id": [], "cutoff": pd.to_datetime([]), "flagged": []})
@@ -336,6 +345,14 @@ def main(argv: list[str] | None = None) -> int:
         with duckdb.connect(str(path)) as con:
             moved = hold_back(con, cases)
             ranks = con.execute(f"select max(rank) from {SCHEMA}.cutoffs").fetchall()[0][0] or 0
+            shared = con.execute(
+                " union all ".join(
+                    f"select count(*) from (select 1 from {SCHEMA}.held_{t} group by _catch_file, _catch_row"
+                    " having count(*) > 1)"
+                    for t in ACCOUNT_COLUMNS
+                )
+            ).fetchall()
+        shared = sum(n for (n,) in shared)
         print(f"held back {sum(moved.values()):,} rows ({moved}); {ranks} landing ranks", flush=True)
         seen, caught, dbt_seconds = [], set(), []
         for rank in range(ranks + 1):
@@ -348,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             rows = vectors(path, scratch, env, due, full_refresh=rank == 0)
             dbt_seconds.append(time.monotonic() - started)
+            if rank == 0:
+                # The build from scratch. The path scores an account when one of its rows lands,
+                # never at its window's start: the daily runs speak for the time before.
+                continue
             rows[["score", "flagged"]] = band_rows(rows, registered)
             seen.append(rows)
             caught |= set(rows.loc[rows["flagged"], "account_id"])
@@ -379,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "model_version": registered.version,
         "since": str(since),
+        "left_out_validation_block": [str(d) for d in validation],
+        "attacks": cases["abuse_type"].value_counts().to_dict(),
+        "rows_touching_two_attacked_accounts": shared,
         "horizon_days": args.horizon_days,
         "daily_run": {"at": "02:00 UTC, for the day before", "duration_s": args.daily_run_s},
         "rows_held_back": moved,

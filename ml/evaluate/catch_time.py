@@ -8,7 +8,12 @@ login, a stolen-card fraudster's first order) and stops when the account's sync 
   run's duration;
 - **near-real-time**: the first landing time (cut-off) at which the account's intraday vector,
   the daily mart's SQL over the rows landed by then, is flagged, plus the path's latency from
-  landing to the sync row; or the daily run's catch when it comes first (it keeps running).
+  landing to the sync row, if the intraday gate lets it through (the day before's daily run has
+  published); or the daily run's catch when it comes first (it keeps running).
+
+A catch is the first time the account reaches `review`/`block`. The daily run lifts an intraday
+review its end-of-day score does not confirm, so each path also says whether it still holds
+the account when the second order is placed.
 
 Pure functions over frames; `bench/catch_time.py` computes the flags on a demo warehouse.
 """
@@ -37,30 +42,68 @@ class Paths:
 def catch_times(
     attacks: pd.DataFrame, daily_flags: pd.DataFrame, intraday_flags: pd.DataFrame, paths: Paths
 ) -> pd.DataFrame:
-    """One row per attack with when each path catches it (NaT: not within what was scored).
+    """One row per attack with when each path catches it (NaT: not within what was scored), and
+    whether each path holds it in `review`/`block` when its second order is placed.
 
     attacks: account_id, abuse_type, started_at, first_order_at, second_order_at (NaT if none);
     daily_flags: account_id, as_of_date, flagged (end-of-day scores);
     intraday_flags: account_id, cutoff, flagged (intraday scores at landing cut-offs).
+
+    An intraday flag escalates `nrt_latency` after its cut-off, unless the daily run of the day
+    before the cut-off's day has not published yet: the intraday gate refuses that batch
+    (`intraday.daily_current`), and the account waits for its next row. The daily run of a day
+    replaces an intraday review with its own verdict (the reconciliation): the path holds an
+    account at a moment if its latest event before it, a daily verdict or an escalation, flags it.
     """
     out = attacks.copy()
     start_day = out.set_index("account_id")["started_at"].dt.date - timedelta(days=1)
 
-    daily = daily_flags.loc[daily_flags["flagged"].astype(bool)].copy()
-    daily = daily[pd.to_datetime(daily["as_of_date"]).dt.date >= daily["account_id"].map(start_day)]
-    first_day = daily.groupby("account_id")["as_of_date"].min()
-    out["daily_caught_at"] = pd.to_datetime(
-        out["account_id"].map(lambda a: paths.daily_published(_as_date(first_day[a])) if a in first_day else pd.NaT)
-    )
+    daily = daily_flags.assign(as_of_date=[_as_date(d) for d in daily_flags["as_of_date"]])
+    daily = daily[daily["as_of_date"] >= daily["account_id"].map(start_day)]
+    daily = daily.assign(at=pd.to_datetime([paths.daily_published(d) for d in daily["as_of_date"]]))
+    daily = daily.assign(flagged=daily["flagged"].astype(bool))
+    first_daily = daily[daily["flagged"]].groupby("account_id")["at"].min()
+    out["daily_caught_at"] = pd.to_datetime(out["account_id"].map(first_daily))
 
-    intraday = intraday_flags.loc[intraday_flags["flagged"].astype(bool)]
-    first_cutoff = intraday.groupby("account_id")["cutoff"].min()
-    escalated = pd.to_datetime(out["account_id"].map(first_cutoff)) + paths.nrt_latency
-    out["intraday_caught_at"] = escalated
-    out["nrt_caught_at"] = pd.concat([escalated, out["daily_caught_at"]], axis=1).min(axis=1)
+    intraday = intraday_flags.loc[intraday_flags["flagged"].astype(bool), ["account_id", "cutoff"]].copy()
+    intraday["at"] = pd.to_datetime(intraday["cutoff"]) + paths.nrt_latency
+    gate_opens = [paths.daily_published(c.date() - timedelta(days=1)) for c in pd.to_datetime(intraday["cutoff"])]
+    intraday = intraday[intraday["at"] >= pd.to_datetime(gate_opens)]
+    out["intraday_caught_at"] = pd.to_datetime(out["account_id"].map(intraday.groupby("account_id")["at"].min()))
+    out["nrt_caught_at"] = pd.concat([out["intraday_caught_at"], out["daily_caught_at"]], axis=1).min(axis=1)
     for path in ("daily", "nrt"):
         out[f"{path}_delay_s"] = (out[f"{path}_caught_at"] - out["started_at"]).dt.total_seconds()
+
+    verdicts = daily[["account_id", "at", "flagged"]]
+    escalations = intraday[["account_id", "at"]].assign(flagged=True)
+    out["daily_held_at_second_order"] = _held_at(out, verdicts, "second_order_at")
+    out["nrt_held_at_second_order"] = _held_at(out, pd.concat([verdicts, escalations]), "second_order_at")
     return out
+
+
+def _held_at(attacks: pd.DataFrame, events: pd.DataFrame, moment: str) -> pd.Series:
+    """Whether each attack's latest event strictly before its `moment` flags it (NA without the
+    moment)."""
+    when = attacks[["account_id", moment]].dropna()
+    when[moment] = when[moment].astype("datetime64[ns]")  # one resolution for both sides of the merge
+    held = pd.Series(pd.NA, index=attacks.index, dtype="boolean")
+    if when.empty:
+        return held
+    # Same-time events: a daily verdict after the escalation it reconciles.
+    events = events.assign(
+        at=pd.to_datetime(events["at"]).astype("datetime64[ns]"), order=events["flagged"].map({True: 0, False: 1})
+    )
+    events = events.sort_values(["at", "order"]).drop(columns="order")
+    found = pd.merge_asof(
+        when.reset_index().sort_values(moment),
+        events,
+        left_on=moment,
+        right_on="at",
+        by="account_id",
+        allow_exact_matches=False,
+    ).set_index("index")
+    held.loc[found.index] = found["flagged"].astype("boolean").fillna(False).astype(bool)
+    return held
 
 
 def _as_date(value) -> date:
@@ -82,8 +125,9 @@ def _share(mask: pd.Series) -> float | None:
 
 def summarise(caught: pd.DataFrame) -> dict[str, dict]:
     """Per abuse type and path: how many, time to catch (median, p95; seconds from the start,
-    None when the quantile falls on accounts not caught), and the shares caught at all, before
-    the first order after the start and before the second."""
+    None when the quantile falls on accounts not caught), the shares caught at all, before the
+    first order after the start and before the second, and the share still held in review or
+    block when the second order is placed."""
     summary = {}
     for abuse_type, group in caught.groupby("abuse_type"):
         entry: dict[str, object] = {"attacks": len(group)}
@@ -99,6 +143,7 @@ def summarise(caught: pd.DataFrame) -> dict[str, dict]:
                 "delay_p95_s": _quantile(delay, 0.95),
                 "before_first_order": _share(with_first[f"{path}_caught_at"] < with_first["first_order_at"]),
                 "before_second_order": _share(with_second[f"{path}_caught_at"] < with_second["second_order_at"]),
+                "held_at_second_order": _share(with_second[f"{path}_held_at_second_order"].astype(bool)),
             }
         entry["nrt_earlier_than_daily"] = _share(
             group["nrt_caught_at"].notna()

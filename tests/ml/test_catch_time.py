@@ -80,3 +80,42 @@ def test_summary_counts_the_uncaught_as_never_caught():
     assert fraud["daily"]["delay_p95_s"] is None
     assert fraud["daily"]["before_second_order"] == 0.0
     assert fraud["nrt_earlier_than_daily"] == 0.0
+
+
+def test_the_intraday_gate_and_the_reconciliation_are_counted():
+    attacks = pd.DataFrame(
+        {
+            "account_id": ["night", "lifted", "kept"],
+            "abuse_type": ["payment_fraud", "account_takeover", "account_takeover"],
+            "started_at": pd.to_datetime(["2026-07-13 00:10", "2026-07-14 10:00", "2026-07-14 10:00"]),
+            "first_order_at": pd.to_datetime(["2026-07-13 00:10", "2026-07-14 11:00", "2026-07-14 11:00"]),
+            "second_order_at": pd.to_datetime(["2026-07-13 09:00", "2026-07-15 09:00", "2026-07-15 09:00"]),
+        }
+    )
+    daily = pd.DataFrame(
+        {
+            "account_id": ["night", "lifted", "kept"],
+            "as_of_date": [date(2026, 7, 13), date(2026, 7, 14), date(2026, 7, 14)],
+            "flagged": [False, False, True],
+        }
+    )
+    intraday = pd.DataFrame(
+        {
+            "account_id": ["night", "night", "lifted", "kept"],
+            # 00:20 + 2 min is before the daily run of 07-12 published (02:05): the gate refuses it.
+            "cutoff": pd.to_datetime(["2026-07-13 00:20", "2026-07-13 03:00", "2026-07-14 10:30", "2026-07-14 10:30"]),
+            "flagged": [True, True, True, True],
+        }
+    )
+
+    caught = catch_times(attacks, daily, intraday, PATHS).set_index("account_id")
+
+    assert caught.loc["night", "nrt_caught_at"] == datetime(2026, 7, 13, 3, 2)
+    # Both escalated at 10:32; the daily run of 07-14 lifts one review at 02:05 the next morning.
+    assert caught.loc["lifted", "nrt_caught_at"] == caught.loc["kept", "nrt_caught_at"] == datetime(2026, 7, 14, 10, 32)
+    assert not caught.loc["lifted", "nrt_held_at_second_order"]
+    assert caught.loc["kept", "nrt_held_at_second_order"] and caught.loc["kept", "daily_held_at_second_order"]
+    assert not caught.loc["lifted", "daily_held_at_second_order"]
+    assert caught.loc["night", "nrt_held_at_second_order"] and not caught.loc["night", "daily_held_at_second_order"]
+    summary = summarise(caught.reset_index())["account_takeover"]["nrt"]
+    assert summary["before_second_order"] == 1.0 and summary["held_at_second_order"] == 0.5

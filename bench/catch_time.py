@@ -24,7 +24,7 @@ the daily run catches it or `--horizon-days` pass), with the engine itself:
 Exact for each account's own rows (a row about two attacked accounts goes back at the later of
 its two ranks); a vector also reads its linked accounts (links, their enforcement and
 chargebacks), which stand at the same rank, not at the same instant. Catch times count the
-intraday gate's refusals before the day before's daily run and the daily run's reconciliation
+intraday gate's wait for the day before's daily run and the daily run's reconciliation
 (`ml/evaluate/catch_time.py`).
 Results go to bench/results/catch-<stamp>.local.json.
 """

@@ -8,8 +8,8 @@ login, a stolen-card fraudster's first order) and stops when the account's sync 
   run's duration;
 - **near-real-time**: the first landing time (cut-off) at which the account's intraday vector,
   the daily mart's SQL over the rows landed by then, is flagged, plus the path's latency from
-  landing to the sync row, if the intraday gate lets it through (the day before's daily run has
-  published); or the daily run's catch when it comes first (it keeps running).
+  landing to the sync row (or after the day before's daily run has published, when the
+  intraday gate waited for it); or the daily run's catch when it comes first (it keeps running).
 
 A catch is the first time the account reaches `review`/`block`. The daily run lifts an intraday
 review its end-of-day score does not confirm, so each path also says whether it still holds
@@ -51,7 +51,8 @@ def catch_times(
 
     An intraday flag escalates `nrt_latency` after its cut-off, unless the daily run of the day
     before the cut-off's day has not published yet: the intraday gate refuses that batch
-    (`intraday.daily_current`), and the account waits for its next row. The daily run of a day
+    (`intraday.daily_current`) and the first batch after the daily run publishes decides its
+    accounts again (`ml.live.batch.waited_since`), `nrt_latency` after it. The daily run of a day
     replaces an intraday review with its own verdict (the reconciliation): the path holds an
     account at a moment if its latest event before it, a daily verdict or an escalation, flags it.
     """
@@ -68,7 +69,10 @@ def catch_times(
     intraday = intraday_flags.loc[intraday_flags["flagged"].astype(bool), ["account_id", "cutoff"]].copy()
     intraday["at"] = pd.to_datetime(intraday["cutoff"]) + paths.nrt_latency
     gate_opens = [paths.daily_published(c.date() - timedelta(days=1)) for c in pd.to_datetime(intraday["cutoff"])]
-    intraday = intraday[intraday["at"] >= pd.to_datetime(gate_opens)]
+    # A batch refused for that is decided again by the first batch after the daily run publishes.
+    intraday["at"] = intraday["at"].where(
+        intraday["at"] >= pd.to_datetime(gate_opens), pd.to_datetime(gate_opens) + paths.nrt_latency
+    )
     out["intraday_caught_at"] = pd.to_datetime(out["account_id"].map(intraday.groupby("account_id")["at"].min()))
     out["nrt_caught_at"] = pd.concat([out["intraday_caught_at"], out["daily_caught_at"]], axis=1).min(axis=1)
     for path in ("daily", "nrt"):

@@ -28,10 +28,20 @@ import pandas as pd
 
 from ml import settings
 from ml.ingest.schema import LEDGER_TABLE
-from ml.live.escalate import MAX_ATTEMPTS, BatchInput, Escalation, IntradayLimits, decide
+from ml.live.escalate import (
+    MAX_ATTEMPTS,
+    WAITS_FOR_DAILY,
+    BatchInput,
+    Escalation,
+    IntradayLimits,
+    daily_current,
+    decide,
+    read_last_daily,
+)
 from ml.live.rules import apply_rules
 from ml.policy import DecisionPolicy
 from ml.score import store
+from ml.score.checks import ERROR
 from ml.score.feature_rows import feature_frame
 from ml.score.publication import checks_table
 from ml.score.schema import (
@@ -62,6 +72,9 @@ class Batch:
     accounts: tuple[str, ...]
 
 
+NOTHING_SCORED = "nothing scored"  # the publication of a batch without accounts
+
+
 def batch_id_for(run_id: str) -> str:
     """The batch of a run: its id, checked to be a plain token (it is cited in change reasons)."""
     if not _BATCH_ID.fullmatch(run_id):
@@ -88,6 +101,34 @@ def last_cut_off(session: WarehouseSession) -> datetime | None:
     """The cut-off of the newest batch recorded (scored or empty): where the next batch's
     changes start."""
     return _scalar(session, f"select max(cut_off) as cut_off from {risk_schema()}.{INTRADAY_BATCHES_TABLE}")
+
+
+def waited_since(session: WarehouseSession, since: datetime) -> datetime:
+    """`since`, moved back over the newest batches the intraday gate refused only because the
+    daily run of the day before theirs had not published (`intraday.daily_current`), if it has
+    now: their changes are decided again instead of waiting for the account's next row. (Rows
+    landing just after midnight would otherwise wait a day: the daily run of their day.)"""
+    risk = risk_schema()
+    batches = session.fetch_arrow(
+        f"select batch_id, as_of_date, since, publication from {risk}.{INTRADAY_BATCHES_TABLE}"
+        " where cut_off <= ? order by cut_off desc limit 1000",
+        [since],
+    ).to_pylist()
+    last_daily, overridden = read_last_daily(session)
+    for batch in batches:
+        if batch["publication"] == NOTHING_SCORED:
+            continue
+        if not str(batch["publication"]).startswith("refused") or batch["as_of_date"] is None:
+            break
+        failed = session.fetch_arrow(
+            f"select distinct check_name from {risk}.{CHECKS_TABLE} where run_id = ? and not passed and severity = ?",
+            [batch["batch_id"], ERROR],
+        )
+        failed = failed.column("check_name").to_pylist()
+        if failed != [WAITS_FOR_DAILY] or not daily_current(batch["as_of_date"], last_daily, overridden).passed:
+            break
+        since = min(since, batch["since"])
+    return since
 
 
 def touched_accounts(session: WarehouseSession, since: datetime, day: date) -> list[str]:
@@ -118,12 +159,15 @@ def touched_accounts(session: WarehouseSession, since: datetime, day: date) -> l
 
 
 def plan_batch(session: WarehouseSession, run_id: str, day: date | None = None) -> Batch:
-    """The batch's accounts: those the change log logged since the last batch's cut-off (for
-    the first batch ever: since the newest entry older than this run's first load), as of
+    """The batch's accounts: those the change log logged since the last batch's cut-off, or
+    since an earlier one when batches waited for the daily run (`waited_since`; for the first
+    batch ever: since the newest entry older than this run's first load), as of
     `day` (default: the newest day those changes fall on, the data's own clock). The batch is
     the run's: its id is the run id."""
     batch_id, cut_off = batch_id_for(run_id), change_log_mark(session)
     since = last_cut_off(session)
+    if since is not None:
+        since = waited_since(session, since)
     if since is None:
         first_load = _scalar(
             session,
@@ -235,7 +279,7 @@ def record_batch(
         "trigger_files": ", ".join(sorted(trigger_files)),
         "finished_at": finished_at,
         "escalated": escalation.diff.changed if publish else 0,
-        "publication": escalation.publication[:5000] if escalation is not None else "nothing scored",
+        "publication": escalation.publication[:5000] if escalation is not None else NOTHING_SCORED,
     }
     with warehouse.session() as session, session.transaction():
         if publish:  # first: the sync's lock, before anything else is written

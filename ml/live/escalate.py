@@ -194,8 +194,11 @@ def escalations_explained(diff: SyncDiff) -> CheckResult:
     return CheckResult("intraday.escalations_explained", missing == 0, detail, ERROR, missing)
 
 
+WAITS_FOR_DAILY = "intraday.daily_current"  # the check a batch fails before the day before is published
+
+
 def daily_current(day: date, last_daily_day: date | None, overridden: bool) -> CheckResult:
-    name, wanted = "intraday.daily_current", day - timedelta(days=1)
+    name, wanted = WAITS_FOR_DAILY, day - timedelta(days=1)
     if last_daily_day is None or last_daily_day < wanted:
         detail = f"the sync's last daily day is {last_daily_day}, not {wanted}: the daily run is behind"
         return CheckResult(name, False, detail, ERROR)
@@ -250,7 +253,8 @@ def read_batch_input(session: WarehouseSession, run_id: str) -> BatchInput:
     return BatchInput(tables, rejected, loaded)
 
 
-def read_gate_state(session: WarehouseSession, day: date, limits: IntradayLimits) -> GateState:
+def read_last_daily(session: WarehouseSession) -> tuple[date | None, bool]:
+    """The newest day the daily sync applied, and whether it was published under an override."""
     risk = risk_schema()
     last = session.fetch_arrow(f"select max(as_of_date) as d from {risk}.{SYNC_RUNS_TABLE}").to_pylist()[0]["d"]
     overridden = bool(
@@ -259,6 +263,12 @@ def read_gate_state(session: WarehouseSession, day: date, limits: IntradayLimits
             f"select count(*) as n from {risk}.{OVERRIDES_TABLE} where as_of_date = ?", [last]
         ).to_pylist()[0]["n"]
     )
+    return last, overridden
+
+
+def read_gate_state(session: WarehouseSession, day: date, limits: IntradayLimits) -> GateState:
+    risk = risk_schema()
+    last, overridden = read_last_daily(session)
     earlier = session.fetch_arrow(
         f"select count(*) as n from {risk}.{DECISIONS_TABLE} where {SOURCE_COLUMN} = ? and as_of_date = ?",
         [INTRADAY, day],

@@ -102,7 +102,8 @@ def test_the_intraday_gate_and_the_reconciliation_are_counted():
     intraday = pd.DataFrame(
         {
             "account_id": ["night", "night", "lifted", "kept"],
-            # 00:20 + 2 min is before the daily run of 07-12 published (02:05): the gate refuses it.
+            # 00:20 + 2 min is before the daily run of 07-12 published (02:05): the gate refuses
+            # it, and the first batch after the publication decides it again.
             "cutoff": pd.to_datetime(["2026-07-13 00:20", "2026-07-13 03:00", "2026-07-14 10:30", "2026-07-14 10:30"]),
             "flagged": [True, True, True, True],
         }
@@ -110,7 +111,7 @@ def test_the_intraday_gate_and_the_reconciliation_are_counted():
 
     caught = catch_times(attacks, daily, intraday, PATHS).set_index("account_id")
 
-    assert caught.loc["night", "nrt_caught_at"] == datetime(2026, 7, 13, 3, 2)
+    assert caught.loc["night", "nrt_caught_at"] == datetime(2026, 7, 13, 2, 7)
     # Both escalated at 10:32; the daily run of 07-14 lifts one review at 02:05 the next morning.
     assert caught.loc["lifted", "nrt_caught_at"] == caught.loc["kept", "nrt_caught_at"] == datetime(2026, 7, 14, 10, 32)
     assert not caught.loc["lifted", "nrt_held_at_second_order"]

@@ -108,3 +108,42 @@ def test_scores_and_their_batch_are_written_together_and_must_match_its_cut_off(
 def test_a_batch_id_the_dbt_model_would_refuse_is_refused_here(bad):
     with pytest.raises(ValueError, match="not a usable batch id"):
         live.batch_id_for(bad)
+
+
+def _record_refused(warehouse, batch_id: str, since: datetime, cut_off: datetime, failed: list[str]) -> None:
+    """A batch of DAY the gate refused, with its failed checks."""
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute(
+            "insert into risk.intraday_batches by name select ? as batch_id, ? as as_of_date, ? as since,"
+            " ? as cut_off, 'refused: ' || ? as publication",
+            [batch_id, DAY, since, cut_off, ", ".join(failed)],
+        )
+        for check in failed:
+            con.execute(
+                "insert into risk.publication_checks by name select ? as as_of_date, ? as run_id,"
+                " ? as check_name, false as passed, 'error' as severity",
+                [DAY, batch_id, check],
+            )
+
+
+def _daily_published(warehouse, day: date) -> None:
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("insert into risk.enforcement_sync_runs by name select ? as as_of_date", [day])
+
+
+def test_batches_that_waited_for_the_daily_run_are_decided_again_once_it_has_published(warehouse):
+    # run-0 took a, b and linked (changes at FIRST_LOAD) before the day before was published.
+    _record_refused(warehouse, "run-0", BEFORE, FIRST_LOAD, ["intraday.daily_current"])
+    with warehouse.session() as session:
+        assert live.plan_batch(session, "run-1").accounts == ()  # still waiting: nothing new
+    _daily_published(warehouse, date(2026, 8, 30))
+    with warehouse.session() as session:
+        planned = live.plan_batch(session, "run-1")
+    assert (planned.since, planned.accounts) == (BEFORE, ("a", "b", "linked"))
+
+
+def test_a_batch_refused_for_anything_else_is_not_decided_again(warehouse):
+    _record_refused(warehouse, "run-0", BEFORE, FIRST_LOAD, ["intraday.daily_current", "intraday.rejected_files"])
+    _daily_published(warehouse, date(2026, 8, 30))
+    with warehouse.session() as session:
+        assert live.plan_batch(session, "run-1").accounts == ()

@@ -118,7 +118,7 @@ def waited_since(session: WarehouseSession, since: datetime) -> datetime:
     for batch in batches:
         if batch["publication"] == NOTHING_SCORED:
             continue
-        if not str(batch["publication"]).startswith("refused") or batch["as_of_date"] is None:
+        if not str(batch["publication"]).startswith("refused") or None in (batch["as_of_date"], batch["since"]):
             break
         failed = session.fetch_arrow(
             f"select distinct check_name from {risk}.{CHECKS_TABLE} where run_id = ? and not passed and severity = ?",

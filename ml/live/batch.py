@@ -109,23 +109,33 @@ def waited_since(session: WarehouseSession, since: datetime) -> datetime:
     now: their changes are decided again instead of waiting for the account's next row. (Rows
     landing just after midnight would otherwise wait a day: the daily run of their day.)"""
     risk = risk_schema()
+    # Each batch with how many error checks it failed, and whether daily_current was one.
     batches = session.fetch_arrow(
-        f"select batch_id, as_of_date, since, publication from {risk}.{INTRADAY_BATCHES_TABLE}"
-        " where cut_off <= ? order by cut_off desc limit 1000",
-        [since],
+        f"""
+        select batches.as_of_date, batches.since, batches.publication,
+            coalesce(failed.checks, 0) as failed_checks, coalesce(failed.waited, 0) as waited
+        from {risk}.{INTRADAY_BATCHES_TABLE} as batches
+        left join (
+            select run_id, count(distinct check_name) as checks,
+                max(case when check_name = ? then 1 else 0 end) as waited
+            from {risk}.{CHECKS_TABLE}
+            where not passed and severity = ?
+            group by run_id
+        ) as failed on failed.run_id = batches.batch_id
+        where batches.cut_off <= ?
+        order by batches.cut_off desc
+        limit 1000
+        """,
+        [WAITS_FOR_DAILY, ERROR, since],
     ).to_pylist()
     last_daily, overridden = read_last_daily(session)
     for batch in batches:
         if batch["publication"] == NOTHING_SCORED:
             continue
-        if not str(batch["publication"]).startswith("refused") or None in (batch["as_of_date"], batch["since"]):
+        only_waited = batch["failed_checks"] == 1 and batch["waited"] == 1
+        if not only_waited or None in (batch["as_of_date"], batch["since"]):
             break
-        failed = session.fetch_arrow(
-            f"select distinct check_name from {risk}.{CHECKS_TABLE} where run_id = ? and not passed and severity = ?",
-            [batch["batch_id"], ERROR],
-        )
-        failed = failed.column("check_name").to_pylist()
-        if failed != [WAITS_FOR_DAILY] or not daily_current(batch["as_of_date"], last_daily, overridden).passed:
+        if not daily_current(batch["as_of_date"], last_daily, overridden).passed:
             break
         since = min(since, batch["since"])
     return since

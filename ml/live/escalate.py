@@ -146,7 +146,7 @@ def escalation_diff(current: pd.DataFrame, scores: pd.DataFrame, day: date, now:
     now_rank[tombstoned & (merged["current"] != STICKY)] = SEVERITY[TOMBSTONE]
     up = merged[merged["decision"].map(SEVERITY) > now_rank].copy()
     cut_off = up["features_ingested_through"].astype(str)
-    by_rule = up["reason_code_1"].isin(RULE_CODES) if "reason_code_1" in up else pd.Series(False, index=up.index)
+    by_rule = up["reason_code_1"].isin(RULE_CODES)
     why = (up["band"] + " band").where(~by_rule, "rule " + up["reason_code_1"].astype(str) + " (model band allow)")
     up["change_reason"] = f"intraday {batch_id}: " + why + ", features through " + cut_off
     asked_block = up["band"] == "block"

@@ -22,6 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.score.schema import REASON_COLUMNS
+
+LATER_REASONS = [name for name, _ in REASON_COLUMNS if name not in ("reason_code_1", "reason_text_1")]
+
 
 @dataclass(frozen=True)
 class IntradayRule:
@@ -75,8 +79,6 @@ def apply_rules(scores: pd.DataFrame, features: pd.DataFrame, rules: tuple[Intra
         out.loc[hit, "band"] = "review"
         out.loc[hit, "reason_code_1"] = rule.code
         out.loc[hit, "reason_text_1"] = [rule.reason_text(r) for r in rows.to_dict("records")]
-        for column in out.columns:
-            if column.startswith("reason_") and not column.endswith("_1"):
-                out.loc[hit, column] = None
+        out.loc[hit, LATER_REASONS] = None
         open_rows &= ~hit
     return out

@@ -17,7 +17,7 @@ the daily run catches it or `--horizon-days` pass), with the engine itself:
    the daily mart's SQL gives the vector of each account not caught yet, as of its cut-off's
    day (var `feature_accounts`), which the champion bands (the intraday rules too);
 4. catch times (`ml/evaluate/catch_time.py`), near-real-time with the model's flags alone and
-   with the intraday rules too (`ml/live/rules.py`), with the paths' latencies: the near-real-time
+   with the intraday rules too (`ml/score/rules.py`), with the paths' latencies: the near-real-time
    path's landing-to-sync latency (`--nrt-latency-s`, from `make bench-live`) and the daily
    run's schedule (02:00 UTC for the day before) and duration (`--daily-run-s`).
 
@@ -44,14 +44,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from bench.daily import NOT_DAILY, ROOT, dbt_command
 from ml.evaluate.catch_time import Paths, catch_times, summarise
-from ml.live.rules import RULES
 from ml.registry import ModelRegistry
 from ml.score.feature_rows import feature_frame
+from ml.score.rules import DAILY_RULES, INTRADAY_RULES, matched
 from ml.score.scoring import model_inputs
 
 ATTACKS = ("account_takeover", "payment_fraud")
@@ -120,12 +119,12 @@ def attacks(data_dir: Path, con: duckdb.DuckDBPyConnection, since: date, until: 
 
 
 def band_rows(rows: pd.DataFrame, registered) -> pd.DataFrame:
-    """The champion's score of each feature row and whether its policy puts it in `review` or
-    `block` (flagged)."""
+    """The champion's score of each feature row and whether its policy (with the daily rules,
+    as the daily run bands) puts it in `review` or `block` (flagged)."""
     if rows.empty:
         return pd.DataFrame({"score": pd.Series(dtype=float), "flagged": pd.Series(dtype=bool)})
     probability = registered.model.predict_proba(model_inputs(rows, registered.model))
-    flagged = registered.policy.band(probability, rows.get("is_seller")) != "allow"
+    flagged = registered.policy.band(probability, rows.get("is_seller"), matched(rows, DAILY_RULES)) != "allow"
     return pd.DataFrame({"score": probability, "flagged": flagged}, index=rows.index)
 
 
@@ -380,9 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
     # The intraday rules can only flag earlier: the accounts were followed until the model flagged.
-    ruled = np.zeros(len(seen), dtype=bool)
-    for rule in RULES:
-        ruled |= rule.matches(seen)
+    ruled = matched(seen, INTRADAY_RULES)
     flags = {
         "model": seen[["account_id", "cutoff", "flagged"]],
         "model and intraday rules": seen[["account_id", "cutoff"]].assign(flagged=seen["flagged"].to_numpy() | ruled),

@@ -39,7 +39,7 @@ from pathlib import Path
 import duckdb
 
 from ml.live.replay import ReplayedFile, hold_back, replay
-from ml.live.rules import RULE_CODES
+from ml.score.rules import RULE_CODES
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -330,7 +330,7 @@ def score_days(root: Path, first: str, last: str) -> None:
 def score_shift(root: Path) -> dict:
     """Intraday scores against the end-of-day score of the same account and day: the last
     intraday score of each (account, day), and every intraday score. Bands are the model's: a
-    row an intraday rule moved to `review` was `allow` (`ml.live.rules`)."""
+    row an intraday rule moved to `review` was `allow` (`ml.score.rules`)."""
     rule_codes = ", ".join(f"'{code}'" for code in sorted(RULE_CODES))
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(

@@ -31,6 +31,7 @@ from ml.monitor.reference import TrainingReference, build_reference
 from ml.monitor.thresholds import MonitorThresholds
 from ml.policy import SIDE_COLUMN, DecisionPolicy, PolicyCosts, choose_policy
 from ml.registry import CHALLENGER, CHAMPION, ModelRegistry, RegisteredModel
+from ml.score.rules import DAILY_RULES, matched
 from ml.train.model import RiskModel, TrainConfig, train_risk_model
 from ml.train.training_set import TrainingSet
 
@@ -59,7 +60,7 @@ def train_challenger(
     train, valid = training_set.block("train"), training_set.block("validation")
     model = train_risk_model(train, valid, training_set.features, config)
     scored = valid.assign(probability=model.predict_proba(valid))
-    policy = choose_policy(scored, "probability", costs)
+    policy = choose_policy(scored, "probability", costs, review_anyway=matched(valid, DAILY_RULES))
     reference = training_reference(training_set, scored["probability"].to_numpy(), policy)
     lineage = training_set.lineage()
     with registry.run(run_name=f"train {lineage['as_of_first']}..{lineage['as_of_last']}", tags=tags) as run_id:
@@ -101,7 +102,7 @@ def training_reference(
         source,
         scores=validation_probability,
         thresholds=(policy.review_threshold, policy.block_threshold),
-        bands=policy.band(validation_probability, validation.get(SIDE_COLUMN)),
+        bands=policy.band(validation_probability, validation.get(SIDE_COLUMN), matched(validation, DAILY_RULES)),
     )
 
 
@@ -147,7 +148,9 @@ def evaluate_challenger(
     models = {"challenger": _scored(challenger, test)}
     if champion is not None and champion.version != challenger.version:
         models["champion"] = _scored(champion, test)
-    report = evaluate_block(test, scores, models, review_capacity, ground_truth)
+    report = evaluate_block(
+        test, scores, models, review_capacity, ground_truth, review_anyway=matched(test, DAILY_RULES)
+    )
 
     if champion is not None and champion.version == challenger.version:
         decision = GateDecision(False, (f"v{challenger.version} is already the champion",))
@@ -230,6 +233,7 @@ def _report_dict(report: BlockReport, decision: GateDecision) -> dict[str, objec
         "recall_by_abuse_type": report.recall_by_abuse_type,
         "recall_after_onset": report.recall_after_onset,
         "onset_share": report.onset_share,
+        "truth_recall_after_onset": report.truth_recall_after_onset,
         "recall_by_labelled_type": report.recall_by_labelled_type,
         "sides": report.sides,
         "outcome_per_day": report.outcome_per_day,

@@ -10,6 +10,10 @@ Sellers are not buyers: blocking an honest seller stops its shows and its buyers
 seller's review holds its payouts, and a scam seller's loss is many buyers' orders. So sellers
 (`is_seller` = 1) get their own costs, their own share of the review capacity and their own
 thresholds; buyer-only accounts (and accounts whose side is unknown) the buyers'.
+
+Rules (`ml.score.rules`) put the `allow` rows they match in review whatever their score: their
+review items take their side's capacity first, and the model's review threshold is raised over
+what is left (`review_anyway`, a mask of the rows some rule matches).
 """
 
 from __future__ import annotations
@@ -103,11 +107,23 @@ class DecisionPolicy:
             np.where(seller, self.seller_block_threshold, self.block_threshold),
         )
 
-    def band(self, probability: np.ndarray, is_seller: object = None) -> np.ndarray:
-        """`block`, `review` or `allow` per calibrated probability (and side, see `thresholds`)."""
+    def band(self, probability: np.ndarray, is_seller: object = None, review_anyway: object = None) -> np.ndarray:
+        """`block`, `review` or `allow` per calibrated probability (and side, see `thresholds`);
+        `allow` rows where `review_anyway` (a rule matched) are `review`."""
         p = np.asarray(probability, float)
         review, block = self.thresholds(is_seller, len(p))
+        review = review if review_anyway is None else np.where(_mask(review_anyway, len(p)), -np.inf, review)
         return np.where(p >= block, "block", np.where(p >= review, "review", "allow"))
+
+
+def _mask(rows: object, n: int) -> np.ndarray:
+    """A boolean row mask of length n (all False when `rows` is None)."""
+    if rows is None:
+        return np.zeros(n, dtype=bool)
+    mask = np.asarray(rows, dtype=bool)
+    if mask.shape != (n,):
+        raise ValueError(f"a row mask of {mask.shape} for {n} rows")
+    return mask
 
 
 def _sellers(is_seller: object) -> np.ndarray:
@@ -125,16 +141,20 @@ def expected_outcome(
     review_threshold: float | np.ndarray,
     block_threshold: float | np.ndarray,
     label: str = "is_bad",
+    review_anyway: object = None,
 ) -> dict[str, float]:
-    """Average per day: accounts reviewed (and the review items they make) and blocked, bad
-    accounts caught, good accounts hit. Thresholds are one value or one per row."""
+    """Average per day: accounts reviewed (and the review items they make; those only a rule
+    put there, `review_anyway`) and blocked, bad accounts caught, good accounts hit. Thresholds
+    are one value or one per row."""
     days = frame["as_of_date"].nunique()
     p, bad = frame[prob].to_numpy(float), frame[label].astype(bool).to_numpy()
     block = p >= block_threshold
-    review = (p >= review_threshold) & ~block
+    by_rule = _mask(review_anyway, len(frame)) & ~block & (p < review_threshold)
+    review = ((p >= review_threshold) & ~block) | by_rule
     acted = block | review
     return {
         "reviewed_per_day": review.sum() / days,
+        "rule_reviewed_per_day": by_rule.sum() / days,
         "review_items_per_day": int(new_items(frame[review]).sum()) / days,
         "blocked_per_day": block.sum() / days,
         "bad_caught_per_day": (acted & bad).sum() / days,
@@ -144,28 +164,44 @@ def expected_outcome(
 
 
 def _operating_point(
-    frame: pd.DataFrame, prob: str, days: int, loss: float, review_cost: float, block_cost: float, capacity: float
+    frame: pd.DataFrame,
+    prob: str,
+    days: int,
+    loss: float,
+    review_cost: float,
+    block_cost: float,
+    capacity: float,
+    ruled: np.ndarray,
 ) -> tuple[float, float]:
     """Break-even (review, block) thresholds of one side, the review threshold raised until the
-    side's average day (over `days`, the whole block's) fits its capacity in review items."""
+    side's average day (over `days`, the whole block's) fits its capacity in review items. The
+    items of the `ruled` rows (reviewed whatever their score, unless blocked) come first; if
+    they alone fill the capacity, the model reviews nothing (review threshold = block's)."""
     block_threshold = _break_even(block_cost, loss)
     review_threshold = min(_break_even(review_cost, loss), block_threshold)
     p = frame[prob].to_numpy(float)
-    candidates = frame[(p >= review_threshold) & (p < block_threshold)].sort_values(
-        prob, ascending=False, kind="stable"
-    )
+    queued = np.flatnonzero(((p >= review_threshold) | ruled) & (p < block_threshold))
+    queued = queued[np.argsort(-np.where(ruled, np.inf, p)[queued], kind="stable")]  # rules' rows first
+    candidates = frame.iloc[queued]
     over = np.flatnonzero(new_items(candidates).cumsum().to_numpy() > capacity * days)
     if over.size:
+        first = over[0]
+        if ruled[queued[first]]:
+            return float(block_threshold), float(block_threshold)
         # Just above the score of the first row whose item no longer fits the average day.
-        review_threshold = float(np.nextafter(candidates[prob].iloc[over[0]], 1.0))
+        review_threshold = float(np.nextafter(candidates[prob].iloc[first], 1.0))
     return float(review_threshold), float(block_threshold)
 
 
-def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str = "is_bad") -> DecisionPolicy:
+def choose_policy(
+    frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str = "is_bad", review_anyway: object = None
+) -> DecisionPolicy:
     """Cost-optimal thresholds per side of the market, each side's review threshold raised until
-    its average day's queue fits its capacity (counted in review items, `ml.evaluate.metrics.queue_items`). Without
-    the side column: one operating point, with the buyers' costs and the whole capacity."""
+    its average day's queue fits its capacity (counted in review items, `ml.evaluate.metrics.queue_items`),
+    the items of the rows a rule reviews anyway (`review_anyway`) counted first. Without the
+    side column: one operating point, with the buyers' costs and the whole capacity."""
     days = frame["as_of_date"].nunique()
+    ruled = _mask(review_anyway, len(frame))
     if SIDE_COLUMN not in frame:
         review, block = _operating_point(
             frame,
@@ -175,8 +211,9 @@ def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str
             costs.review_cost_per_good_usd,
             costs.block_cost_per_good_usd,
             costs.review_capacity_per_day,
+            ruled,
         )
-        return DecisionPolicy(review, block, costs, expected_outcome(frame, prob, review, block, label))
+        return DecisionPolicy(review, block, costs, expected_outcome(frame, prob, review, block, label, ruled))
     seller = _sellers(frame[SIDE_COLUMN])
     review, block = _operating_point(
         frame[~seller],
@@ -186,6 +223,7 @@ def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str
         costs.review_cost_per_good_usd,
         costs.block_cost_per_good_usd,
         costs.review_capacity_per_day - costs.seller_review_capacity_per_day,
+        ruled[~seller],
     )
     seller_review, seller_block = _operating_point(
         frame[seller],
@@ -195,7 +233,8 @@ def choose_policy(frame: pd.DataFrame, prob: str, costs: PolicyCosts, label: str
         costs.seller_review_cost_per_good_usd,
         costs.seller_block_cost_per_good_usd,
         costs.seller_review_capacity_per_day,
+        ruled[seller],
     )
     policy = DecisionPolicy(review, block, costs, {}, seller_review, seller_block)
     review_at, block_at = policy.thresholds(frame[SIDE_COLUMN])
-    return replace(policy, expected=expected_outcome(frame, prob, review_at, block_at, label))
+    return replace(policy, expected=expected_outcome(frame, prob, review_at, block_at, label, ruled))

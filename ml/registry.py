@@ -29,6 +29,7 @@ from ml.gate import promotion_record_problems
 from ml.monitor.reference import TrainingReference
 from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.redact import redact_uri
+from ml.score.rules import matched, rules_on_inputs
 from ml.train.model import RiskModel
 
 CHALLENGER = "challenger"
@@ -42,7 +43,8 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
-    """The risk model as an MLflow pyfunc: calibrated probability and policy band per row.
+    """The risk model as an MLflow pyfunc: calibrated probability and policy band per row (with
+    the daily rules that read only model features: `ml.score.rules.rules_on_inputs`).
 
     Its artifacts are the booster (XGBoost JSON), the calibration, the decision policy and the
     training reference the drift checks compare with (`ml.monitor.reference`; versions logged
@@ -59,7 +61,8 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         probability = self.model.predict_proba(model_input)
-        band = self.policy.band(probability, model_input.get(SIDE_COLUMN))
+        ruled = matched(model_input, rules_on_inputs(self.model.features))
+        band = self.policy.band(probability, model_input.get(SIDE_COLUMN), ruled)
         return pd.DataFrame({"probability": probability, "band": band})
 
 
@@ -190,8 +193,9 @@ class ModelRegistry:
             if reference is not None:
                 artifacts[REFERENCE_ARTIFACT] = str(reference.save(Path(folder) / "training_reference.json"))
             probability = model.predict_proba(example)
+            ruled = matched(example, rules_on_inputs(model.features))
             output = pd.DataFrame(
-                {"probability": probability, "band": policy.band(probability, example.get(SIDE_COLUMN))}
+                {"probability": probability, "band": policy.band(probability, example.get(SIDE_COLUMN), ruled)}
             )
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,

@@ -52,19 +52,32 @@ def top_k_per_day(
     return (item_number <= k).reindex(frame.index)
 
 
+def queue_priority(score: np.ndarray, review_anyway: np.ndarray | None) -> np.ndarray:
+    """The review queue's order: the rows a rule puts in review (`ml.score.rules`) first, then
+    the score. A rule's review is not the model's to rank: it takes capacity before any score."""
+    score = np.asarray(score, float)
+    return score if review_anyway is None else np.where(review_anyway, np.inf, score)
+
+
 def score_metrics(
-    frame: pd.DataFrame, score: str, review_capacity: int, label: str = "is_bad", probability: str | None = None
+    frame: pd.DataFrame,
+    score: str,
+    review_capacity: int,
+    label: str = "is_bad",
+    probability: str | None = None,
+    queue: str | None = None,
 ) -> dict[str, float]:
     """Ranking, capacity-bound recall/precision, false-positive rate among good accounts in the
     queue, and calibration for one score column of a labelled block.
 
     `probability` (default: the score itself) is what Brier and calibration error judge; a
     calibrated model ranks by its raw score, which also orders the accounts its calibration
-    ties (beyond the calibration's end points).
+    ties (beyond the calibration's end points). `queue` (default: the score) orders the review
+    queue: a model's raw score with the rows a rule reviews anyway first (`queue_priority`).
     """
     y, p = frame[label].astype(int).to_numpy(), frame[probability or score].to_numpy(float)
     ranking = frame[score].to_numpy(float)
-    queued = top_k_per_day(frame, score, review_capacity).to_numpy()
+    queued = top_k_per_day(frame, queue or score, review_capacity).to_numpy()
     bad, good = y == 1, y == 0
     return {
         "roc_auc": float(roc_auc_score(y, ranking)),

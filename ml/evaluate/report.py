@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.evaluate.metrics import recall_by_group, score_metrics, segment_false_positive_rates, top_k_per_day
+from ml.evaluate.metrics import (
+    queue_priority,
+    recall_by_group,
+    score_metrics,
+    segment_false_positive_rates,
+    top_k_per_day,
+)
 from ml.gate import Evaluation
 from ml.policy import SIDE_COLUMN, DecisionPolicy, expected_outcome
 
@@ -45,6 +51,10 @@ class BlockReport:
     recall_after_onset: dict[str, dict[str, float]] = field(default_factory=dict)
     # Per abuse type, the share of its bad rows dated on or after the onset: the ceiling of its recall.
     onset_share: dict[str, float] = field(default_factory=dict)
+    # Recall at capacity over every row of an abuser on or after its onset, labelled bad or not
+    # (ground truth): what the labels cannot see, e.g. the rings enforcement missed, which stay
+    # labelled good: score -> type -> recall.
+    truth_recall_after_onset: dict[str, dict[str, float]] = field(default_factory=dict)
     # Recall at capacity per labelled abuse type (`bad_abuse_type`) with enough bad rows: score -> type -> recall.
     recall_by_labelled_type: dict[str, dict[str, float]] = field(default_factory=dict)
     # What each model's policy does to each side of the market: model -> side -> measure -> value.
@@ -76,6 +86,8 @@ class BlockReport:
             flat.update({f"test.{name}.recall.{metric_key(k)}": v for k, v in recalls.items()})
         for name, recalls in self.recall_after_onset.items():
             flat.update({f"test.{name}.recall_after_onset.{metric_key(k)}": v for k, v in recalls.items()})
+        for name, recalls in self.truth_recall_after_onset.items():
+            flat.update({f"test.{name}.truth_recall_after_onset.{metric_key(k)}": v for k, v in recalls.items()})
         flat.update({f"test.onset_share.{metric_key(k)}": v for k, v in self.onset_share.items()})
         for name, recalls in self.recall_by_labelled_type.items():
             flat.update({f"test.{name}.labelled_recall.{metric_key(k)}": v for k, v in recalls.items()})
@@ -137,11 +149,14 @@ def evaluate_block(
     review_capacity: int,
     ground_truth: pd.DataFrame | None = None,
     min_good_rows: int = MIN_GOOD_ROWS_PER_SEGMENT,
+    review_anyway: np.ndarray | None = None,
 ) -> BlockReport:
     """Metrics for every score (baselines and models); for models with a decision policy also
     what the policy does per day and the false-positive rate it causes per segment.
 
     `scores` holds every score to compare (rankings); `models` the calibrated ones among them.
+    `review_anyway` marks the rows the daily rules review whatever the score (`ml.score.rules`):
+    a model's queue takes them first and its policy acts on them; baselines rank alone.
     """
     frame = test.copy()
     if ground_truth is not None:
@@ -151,6 +166,10 @@ def evaluate_block(
         frame[f"score__{name}"] = values
     for name, model in models.items():
         frame[f"probability__{name}"] = model.probability
+    queues = {name: f"score__{name}" for name in everything}
+    for name, model in models.items():
+        queues[name] = f"queue__{name}"
+        frame[queues[name]] = queue_priority(model.raw, review_anyway)
     report = BlockReport(
         metrics={},
         segment_fpr={},
@@ -162,12 +181,19 @@ def evaluate_block(
     for name in everything:
         column = f"score__{name}"
         probability = f"probability__{name}" if name in models else None
-        report.metrics[name] = score_metrics(frame, column, review_capacity, probability=probability)
-        queued = top_k_per_day(frame, column, review_capacity)
+        report.metrics[name] = score_metrics(
+            frame, column, review_capacity, probability=probability, queue=queues[name]
+        )
+        queued = top_k_per_day(frame, queues[name], review_capacity)
         if "abuse_type" in frame:
             report.recall_by_abuse_type[name] = recall_by_group(frame, queued, "abuse_type")
             begun = after_onset(frame)
             report.recall_after_onset[name] = recall_by_group(frame[begun], queued[begun], "abuse_type")
+            abuser_rows = begun & frame["abuse_type"].notna()
+            report.truth_recall_after_onset[name] = {
+                str(k): float(v)
+                for k, v in queued[abuser_rows].groupby(frame.loc[abuser_rows, "abuse_type"]).mean().items()
+            }
         if LABELLED_TYPE in frame:
             report.recall_by_labelled_type[name] = labelled_type_recall(frame, queued)
     if "abuse_type" in frame:
@@ -178,11 +204,12 @@ def evaluate_block(
     for name, model in models.items():
         column = f"probability__{name}"
         review_at, block_at = model.policy.thresholds(frame.get(SIDE_COLUMN), len(frame))
-        acted = pd.Series(model.probability >= review_at, index=frame.index)
+        band = model.policy.band(model.probability, frame.get(SIDE_COLUMN), review_anyway)
+        acted = pd.Series(band != "allow", index=frame.index)
         report.metrics[name]["fpr_at_block_threshold"] = float((model.probability >= block_at)[good.to_numpy()].mean())
         report.segment_fpr[name] = segment_false_positive_rates(frame, acted, masks)
         report.sides[name] = side_outcomes(frame, acted)
-        report.outcome_per_day[name] = expected_outcome(frame, column, review_at, block_at)
+        report.outcome_per_day[name] = expected_outcome(frame, column, review_at, block_at, review_anyway=review_anyway)
     return report
 
 

@@ -38,12 +38,12 @@ from ml.live.escalate import (
     decide,
     read_last_daily,
 )
-from ml.live.rules import apply_rules
 from ml.policy import DecisionPolicy
 from ml.score import store
 from ml.score.checks import ERROR
 from ml.score.feature_rows import feature_frame
 from ml.score.publication import checks_table
+from ml.score.rules import INTRADAY_RULES
 from ml.score.schema import (
     CHECKS_TABLE,
     INTRADAY_ACCOUNTS_TABLE,
@@ -234,13 +234,14 @@ def score_batch(
 ) -> pd.DataFrame:
     """The batch's rows of `risk.intraday_scores`: `score_accounts` (with `scoring`: model name
     and version, feature version, scored_at, run_id) on its vectors, reasons for the accounts it
-    puts in review or block as in the daily run, with the batch's columns; then the intraday
-    rules (`ml.live.rules`) move the `allow` rows they match to `review`."""
+    puts in review or block as in the daily run, with the batch's columns; the intraday rules
+    (`ml.score.rules.INTRADAY_RULES`: the daily run's and the takeover rule) move the `allow`
+    rows they match to `review`."""
     cut_offs = set(features["features_ingested_through"])
     if len(cut_offs) > 1 or features["batch_id"].nunique() > 1:
         raise ValueError("score_batch takes the rows of one batch (one batch_id, one cut-off)")
     vectors = features.drop(columns=list(BATCH_COLUMNS))
-    scores = apply_rules(score_accounts(vectors, model, policy, **scoring), vectors)
+    scores = score_accounts(vectors, model, policy, rules=INTRADAY_RULES, **scoring)
     scores.insert(0, "batch_id", features["batch_id"].to_numpy())
     scores["features_ingested_through"] = features["features_ingested_through"].to_numpy()
     scores["trigger_files"] = ", ".join(sorted(trigger_files))

@@ -3,7 +3,7 @@ batch's own publication gate.
 
 A batch only escalates, and only to `review`:
 - an account whose intraday band is `review` or `block` (the model's, or `review` from an
-  intraday rule, `ml.live.rules`: its change reason names the rule) and whose current decision
+  intraday rule, `ml.score.rules`: its change reason names the rule) and whose current decision
   is `none`, a tombstone (`removed`) or nothing yet (an account new today) becomes `review`;
 - a `block` band becomes `review` too (its change reason says the model asked for a block):
   no intraday rule blocks. A block locks a person out of the marketplace; the daily run blocks
@@ -41,7 +41,6 @@ import pandas as pd
 
 from ml import settings
 from ml.ingest.schema import LEDGER_TABLE
-from ml.live.rules import RULE_CODES
 from ml.score import store
 from ml.score.checks import (
     ERROR,
@@ -52,6 +51,7 @@ from ml.score.checks import (
     scores_within_unit_interval,
     unexplained,
 )
+from ml.score.rules import RULE_CODES
 from ml.score.schema import (
     DECISIONS_COLUMNS,
     DECISIONS_TABLE,

@@ -28,6 +28,7 @@ from ml import settings
 from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.registry import ModelRegistry
 from ml.score.feature_rows import feature_frame
+from ml.score.rules import DAILY_RULES, apply_rules
 from ml.score.schema import SCORES_TABLE, risk_schema
 from ml.score.scoring import REASON_NAMES, as_of_dates, model_inputs, reasons_for
 from ml.score.store import features_table
@@ -49,7 +50,8 @@ class CannotExplain(RuntimeError):
 
 def explain_accounts(features: pd.DataFrame, model: RiskModel, policy: DecisionPolicy) -> pd.DataFrame:
     """Score, band and reason columns of each feature row, reasons for every band: what
-    `score_accounts` gives the same rows with `reason_bands=BANDS`. Pure; index reset."""
+    `score_accounts` gives the same rows with `reason_bands=BANDS` (the daily rules' reviews
+    with the rule as their reason). Pure; index reset."""
     values = model_inputs(features, model)
     probability = model.predict_proba(values) if len(values) else np.empty(0)
     explained = pd.DataFrame(
@@ -63,7 +65,7 @@ def explain_accounts(features: pd.DataFrame, model: RiskModel, policy: DecisionP
     reasons = reasons_for(values, model)
     for name in REASON_NAMES:
         explained[name] = reasons[name].to_numpy()
-    return explained
+    return apply_rules(explained, features, DAILY_RULES)
 
 
 def _rows_for_accounts(warehouse: Warehouse, table: str, day: date, accounts: Sequence[str]) -> pd.DataFrame:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ml.features.catalog import DEFAULT_MODELS_YML, MODELS_YML_IN_PROJECT, load_feature_columns
 from ml.generated_doc import display, table_cell, write_or_check
-from ml.live.rules import RULES as INTRADAY_RULES
+from ml.score.rules import DAILY_RULES, INTRADAY_RULES
 from ml.train.dataset import model_feature_columns
 
 log = logging.getLogger(__name__)
@@ -956,20 +956,26 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
             lines.append("| " + " | ".join([*cells, table_cell(meaning)]) + " |")
     lines += [
         "",
-        "## Intraday rules",
+        "## Rules",
         "",
-        "Codes of `ml/live/rules.py`: the near-real-time path moves an `allow` row a rule matches to "
-        "`review`, the rule as its only reason (the daily run, model only, reconciles it the next morning).",
+        "Codes of `ml/score/rules.py`: a rule moves an `allow` row it matches to `review`, the rule as its only "
+        "reason (never to `block`, never over the model's own `review` or `block`). Daily rules run wherever the model "
+        "bands a day; near-real-time-only rules in the intraday batches, whose reviews the daily run reconciles "
+        "the next morning.",
         "",
-        "| code | matches when | example text | meaning |",
-        "| --- | --- | --- | --- |",
+        "| code | runs in | matches when | example text | meaning |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for rule in INTRADAY_RULES:
-        when = " and ".join(f"`{feature}` >= {minimum:g}" for feature, minimum in rule.minimums.items())
+        runs_in = "daily and near-real-time" if rule in DAILY_RULES else "near-real-time only"
+        when = " and ".join(
+            [f"`{feature}` >= {minimum:g}" for feature, minimum in rule.minimums.items()]
+            + [f"`{column}` known" for column in rule.known]
+        )
         example = rule.reason_text(
             {feature: EXAMPLE_ROW.get(feature, minimum) for feature, minimum in rule.minimums.items()}
         )
-        lines.append(f"| `{rule.code}` | {when} | {table_cell(example)} | {table_cell(rule.meaning)} |")
+        lines.append(f"| `{rule.code}` | {runs_in} | {when} | {table_cell(example)} | {table_cell(rule.meaning)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.score.checks import BANDS
 from ml.score.reasons import COMBINED_SIGNALS, reason_codes_for
+from ml.score.rules import DAILY_RULES, Rule, apply_rules
 from ml.score.schema import GROUP_COLUMN, REASON_COLUMNS, REASON_SLOTS
 from ml.train.model import RiskModel, numeric_matrix
 
@@ -73,12 +74,14 @@ def score_accounts(
     run_id: str,
     with_reasons: bool = True,
     reason_bands: Collection[str] = REASON_BANDS,
+    rules: tuple[Rule, ...] = DAILY_RULES,
 ) -> pd.DataFrame:
     """One row per account of `features` (one as-of day or more), in the scores table's shape.
 
     Reasons are the top positive TreeSHAP contributors of each account's raw score, for the
     accounts whose band is in `reason_bands` (`BANDS` explains every account); the reason
-    columns of the others, and of every account without `with_reasons`, are null.
+    columns of the others, and of every account without `with_reasons`, are null. Then `rules`
+    (`ml.score.rules`) move the `allow` rows they match to `review`, the rule as their reason.
     """
     unknown = set(reason_bands) - set(BANDS)
     if unknown:
@@ -109,4 +112,5 @@ def score_accounts(
     constants = dict(model_name=model_name, model_version=model_version, feature_version=feature_version)
     # scored_at: naive UTC, as every warehouse timestamp.
     columns |= {**constants, "scored_at": scored_at, "run_id": run_id}
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(band)))  # built in table order: no reordering copy
+    scores = pd.DataFrame(columns, index=pd.RangeIndex(len(band)))  # built in table order: no reordering copy
+    return apply_rules(scores, features, rules) if rules else scores

@@ -12,7 +12,9 @@ gets the model's decision, except that for `HUMAN_LIFT_HOLD_DAYS` after a person
 account, a model `block` of it becomes `review`: a person decided against blocking it, so a
 person confirms a new block (and the model cannot re-block what a reviewer just lifted). A model
 `block` whose only reason is `COMBINED_SIGNALS` (no value is evidence on its own) becomes
-`review` too: a block tells the person why, so it needs a reason that says something.
+`review` too: a block tells the person why, so it needs a reason that says something. A
+`review` a rule made (`ml.score.rules`) says so in its change reason: `rule <CODE> (model band
+allow)`; the model's own decisions say `model`.
 
 A decision a near-real-time batch escalated (`source` `intraday`, ml/live/escalate.py) is the
 daily run's to reconcile: the run for its day (or a later one) replaces it with its own
@@ -33,6 +35,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from ml.score.reasons import COMBINED_SIGNALS
+from ml.score.rules import RULE_CODES
 from ml.score.schema import (
     DAILY,
     DECISIONS_COLUMNS,
@@ -126,6 +129,8 @@ def diff_sync(
         raise ValueError(f"unknown bands {sorted(unknown)}")
     lifts = no_lifts() if lifts is None else lifts
     new = scores.assign(decision=scores["band"].map(DECISION_OF_BAND), change_reason=MODEL)
+    by_rule = new["reason_code_1"].isin(RULE_CODES)
+    new.loc[by_rule, "change_reason"] = "rule " + new.loc[by_rule, "reason_code_1"] + " (model band allow)"
     held = _held_for_review(new, lifts, as_of_date)
     is_held = new["account_id"].isin(held.index)
     if is_held.any():

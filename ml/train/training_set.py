@@ -11,13 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from ml.evaluate.metrics import QUEUE_GROUP
+from ml.score.rules import DAILY_RULES, rule_features
 from ml.train.dataset import frame_fingerprint, labelled_history, load_labelled_snapshots, model_feature_columns
 from ml.train.split import OutOfTimeSplit, SplitConfig, plan_split
 from ml.warehouse import Warehouse
 
-# Not model inputs; read for the evaluation's segments (new vs tenured, buyer vs seller, country)
-# and for its review items (a linked group's flagged members are one item: QUEUE_GROUP).
-EVALUATION_COLUMNS = ("account_age_days", "is_seller", "country_code", QUEUE_GROUP)
+# Not model inputs; read for the evaluation's segments (new vs tenured, buyer vs seller, country),
+# for its review items (a linked group's flagged members are one item: QUEUE_GROUP) and for the
+# daily rules the policy and the evaluation apply (`ml.score.rules`).
+EVALUATION_COLUMNS = ("account_age_days", "is_seller", "country_code", QUEUE_GROUP, *rule_features(DAILY_RULES))
 FRAME_FILE = "training_set.parquet"
 SPEC_FILE = "training_set.json"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ml import settings
 from ml.contract import TABLES
 from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
@@ -100,6 +102,13 @@ def model_summary(registry: ModelRegistry) -> list[str]:
         f" block >= {float(params['policy_block_threshold']):.3f}{sellers}; per test day "
         + ", ".join(f"{k.removesuffix('_per_day')} {v:.1f}" for k, v in per_day.items())
     )
+    recall = {k.rsplit(".", 1)[1]: v for k, v in run.metrics.items() if k.startswith("test.challenger.recall.")}
+    truth = "test.challenger.truth_recall_after_onset."
+    if recall:  # with the simulator's ground truth only
+        lines.append(
+            "  recall at capacity by abuse type (labelled bad rows; every row after onset): "
+            + ", ".join(f"{k} {v:.3f} ({run.metrics.get(truth + k, math.nan):.3f})" for k, v in sorted(recall.items()))
+        )
     return lines
 
 

@@ -52,7 +52,10 @@ def build_world(ingested: Path, path: Path, first: date, last: date) -> DuckDBWa
                 account_id,
                 as_of_date,
                 cast(hash(account_id || 's' || as_of_date) % 1000 as double) / 1000 as signal,
-                cast(hash(account_id || 'n' || as_of_date) % 1000 as double) / 1000 as noise
+                cast(hash(account_id || 'n' || as_of_date) % 1000 as double) / 1000 as noise,
+                -- what the daily rules read (`ml.score.rules`): no ring in this world
+                cast(0 as bigint) as linked_created_within_7d,
+                cast(null as varchar) as linked_group_id
             from accounts cross join days
             """
         )

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ml.features.catalog import DEFAULT_MODELS_YML, load_feature_columns
 from ml.policy import DecisionPolicy, PolicyCosts
+from ml.score.rules import DAILY_RULES, rule_features
 from ml.train.dataset import model_feature_columns
 from ml.train.model import RiskModel, TrainConfig, train_risk_model
 
@@ -41,6 +42,10 @@ def feature_rows(n: int, seed: int, day: date = DAY, bad_rate: float = 0.08) -> 
         else:
             columns[name] = rng.poisson(2.0, n).astype("int64")
     frame = pd.DataFrame(columns)
+    # What the daily rules read is rare in a real day (a ring signed up together): the rules
+    # must not review a third of the synthetic accounts. Columns that are not features: unknown.
+    for name in rule_features(DAILY_RULES):
+        frame[name] = rng.poisson(0.05, n).astype("int64") if name in FEATURES else None
     for name in SIGNALS:
         frame[name] = frame[name] + np.where(bad, rng.poisson(4.0, n), 0).astype(frame[name].dtype)
     return frame.assign(is_bad=bad)

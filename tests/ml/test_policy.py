@@ -147,3 +147,36 @@ def test_a_two_sided_policy_round_trips_through_a_plain_dict():
 
     policy = DecisionPolicy(0.02, 0.27, PolicyCosts(), {"reviewed_per_day": 12.5}, 0.2, 0.6)
     assert DecisionPolicy.from_dict(json.loads(json.dumps(policy.to_dict()))) == policy
+
+
+def test_the_rules_reviews_take_the_capacity_first_and_the_model_gets_what_is_left():
+    frame = _scored()
+    costs = PolicyCosts(review_capacity_per_day=20)
+    alone = choose_policy(frame, "p", costs)
+    # Five low-scored accounts a day that a rule reviews whatever their score.
+    ruled = np.zeros(len(frame), dtype=bool)
+    ruled[frame.groupby("as_of_date")["p"].idxmin().to_numpy()] = True
+    for day in range(10):
+        low = frame.index[(frame["as_of_date"] == day) & (frame["p"] < 0.001)][:4]
+        ruled[low] = True
+
+    policy = choose_policy(frame, "p", costs, review_anyway=ruled)
+
+    assert policy.review_threshold > alone.review_threshold
+    assert policy.expected["rule_reviewed_per_day"] == pytest.approx(5)
+    assert policy.expected["reviewed_per_day"] <= 20 and policy.expected["reviewed_per_day"] >= 19
+    bands = policy.band(frame["p"].to_numpy(), None, ruled)
+    assert (bands[ruled] == "review").all()  # scored far below the threshold, reviewed anyway
+    assert (bands[~ruled] == policy.band(frame["p"].to_numpy())[~ruled]).all()
+
+
+def test_when_the_rules_fill_the_capacity_the_model_reviews_nothing_but_still_blocks():
+    frame = _scored()
+    ruled = (frame.groupby("as_of_date").cumcount() < 30).to_numpy()  # 30 rule reviews a day, capacity 20
+
+    policy = choose_policy(frame, "p", PolicyCosts(review_capacity_per_day=20), review_anyway=ruled)
+
+    assert policy.review_threshold == policy.block_threshold
+    assert policy.expected["blocked_per_day"] > 0
+    with pytest.raises(ValueError, match="row mask"):
+        policy.band(frame["p"].to_numpy(), None, ruled[:-1])

@@ -151,3 +151,37 @@ def test_recall_after_onset_counts_only_bad_rows_dated_once_the_abuse_had_begun(
     assert report.recall_after_onset["rules"]["account_takeover"] == 3 / 8
     assert report.onset_share["account_takeover"] == 8 / 10
     assert report.flat_metrics()["test.rules.recall_after_onset.account_takeover"] == 3 / 8
+
+
+def test_a_models_queue_takes_the_rules_reviews_first_and_truth_recall_sees_rings_labelled_good():
+    # A ring (a5, a6) the labels call good and the model scores low; a rule reviews it anyway.
+    frame = _block(days=4, per_day=20)
+    frame["is_bad"] = frame["account_id"].isin(["a0", "a1"])
+    truth = pd.DataFrame(
+        {
+            "account_id": ["a0", "a1", "a5", "a6"],
+            "abuse_type": ["payment_fraud", "payment_fraud", "multi_accounting", "multi_accounting"],
+            "abuse_start_at": [pd.Timestamp("2026-06-01")] * 4,
+            "trap_type": [None] * 4,
+        }
+    )
+    frame["linked_group_id"] = np.where(frame["account_id"].isin(["a5", "a6"]), "group_a5", None)
+    raw = np.where(frame["account_id"] == "a0", 0.9, np.where(frame["account_id"] == "a1", 0.8, 0.01))
+    ruled = frame["account_id"].isin(["a5", "a6"]).to_numpy()
+    models = {"challenger": ScoredModel(raw, raw, _policy(0.5, 0.95))}
+
+    plain = evaluate_block(frame, {}, models, review_capacity=2, ground_truth=truth, min_good_rows=1)
+    report = evaluate_block(
+        frame, {}, models, review_capacity=2, ground_truth=truth, min_good_rows=1, review_anyway=ruled
+    )
+
+    # Capacity 2 items: the model's a0 and a1; with the rule, the ring (one item) and a0.
+    assert plain.truth_recall_after_onset["challenger"] == {"multi_accounting": 0.0, "payment_fraud": 1.0}
+    assert report.truth_recall_after_onset["challenger"] == {"multi_accounting": 1.0, "payment_fraud": 0.5}
+    assert report.metrics["challenger"]["recall_at_capacity"] == 0.5
+    assert report.metrics["challenger"]["average_precision"] == plain.metrics["challenger"]["average_precision"]
+    # The policy acts on the ring too: 2 good account-days a day more.
+    outcome = report.outcome_per_day["challenger"]
+    assert outcome["rule_reviewed_per_day"] == 2
+    assert outcome["good_hit_per_day"] == plain.outcome_per_day["challenger"]["good_hit_per_day"] + 2
+    assert report.flat_metrics()["test.challenger.truth_recall_after_onset.multi_accounting"] == 1.0

@@ -53,6 +53,7 @@ def _synthetic_training_set(seed: int = 3) -> TrainingSet:
     frame["is_bad"] = rng.random(len(frame)) < 0.05
     frame["signal"] = rng.normal(0, 1, len(frame)) + 2.0 * frame["is_bad"]
     frame["noise"] = rng.normal(0, 1, len(frame))
+    frame["linked_created_within_7d"], frame["linked_group_id"] = 0, None  # what the daily rules read: no ring
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
     frame["block"] = split.block_of(frame["as_of_date"])
     return TrainingSet(frame, split, ["signal", "noise"])

@@ -1,0 +1,135 @@
+"""Rules: patterns the model does not score, each moving the `allow` rows it matches to `review`.
+
+The model learns what the labels teach. Two patterns it cannot learn from them:
+- A takeover's hijacking login (failed logins, then a success from a device the account never
+  used). The model is trained on end-of-day vectors, and a takeover's day holds its spree
+  orders by its end, so the model scores a takeover once those come: at the login alone it
+  flags about one takeover in six (BENCHMARKS.md, "Time to catch").
+- A ring of accounts signed up together. Enforcement bans the rings it finds, so the rings
+  still active are the ones it missed, and they are labelled good: the demo's test block holds
+  1,744 account-days of multi-accounting rings and 7 of them labelled bad. The ring rule
+  matches 1,742 of them (109 of the 110 accounts) and no other account-day of the block.
+
+What a rule does and never does:
+- it moves a row the model leaves at `allow` to `review`, never to `block`, and never touches a
+  model `review`/`block` (those keep the model's reasons);
+- the row's first reason is the rule's code and text (reasons 2 and 3 stay empty), so the
+  decision explains itself; its score stays the model's;
+- `DAILY_RULES` run wherever the model bands a day (the daily run, explanations, the MLflow
+  model, the policy's capacity and the evaluation's queue: `ml.policy`, `ml.evaluate.report`);
+  `INTRADAY_RULES` add the takeover rule in the near-real-time path only, whose escalations
+  the daily run reconciles the next morning (a takeover rule's review the day's model does not
+  confirm is lifted then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml.score.schema import REASON_COLUMNS
+
+LATER_REASONS = [name for name, _ in REASON_COLUMNS if name not in ("reason_code_1", "reason_text_1")]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str  # the reason code of the rows it escalates
+    minimums: Mapping[str, float]  # it matches a row whose every feature here is at least this
+    text: str  # the reason text, `str.format`ted with the row's values of `minimums`' features
+    meaning: str  # for REASON_CODES.md
+    known: tuple[str, ...] = ()  # ... and whose every column here is not null
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.minimums, *self.known]
+
+    def matches(self, features: pd.DataFrame) -> np.ndarray:
+        missing = [f for f in self.columns if f not in features.columns]
+        if missing:
+            raise ValueError(f"rule {self.code} needs features {missing}")
+        hit = np.ones(len(features), dtype=bool)
+        for feature, minimum in self.minimums.items():
+            values = pd.to_numeric(features[feature], errors="coerce").to_numpy(dtype=float, na_value=-np.inf)
+            hit &= values >= minimum
+        for column in self.known:
+            hit &= features[column].notna().to_numpy()
+        return hit
+
+    def reason_text(self, row: Mapping[str, object]) -> str:
+        return self.text.format(**{f: int(float(row[f])) for f in self.minimums})
+
+
+# Credential stuffing that worked: failed logins and a login from a device new to the account,
+# the same day (in either order: the vector holds counts, not their sequence). On the demo's
+# 169 days after the training block, 77 account-days match, all of them takeovers after their
+# hijacking login; no other account's day does.
+TAKEOVER_LOGIN = Rule(
+    code="TAKEOVER_LOGIN",
+    minimums={"failed_logins_1d": 3, "new_devices_1d": 1},
+    text="{failed_logins_1d} failed logins and a login from {new_devices_1d} new device(s) today",
+    meaning="At least 3 failed logins and a login from a device the account never used, the same day: "
+    "the near-real-time path puts the account in review before the model's score says so",
+)
+
+# One person's ring: accounts strongly linked (device, card or address) that first appeared
+# within 7 days of each other, in a linked group of ring size (`linked_group_id` is null for a
+# group above the dbt var `ring_max_accounts`, a network of chained identifiers, not one ring).
+# The simulator's rings have 4 to 8 members. On the demo's 169 days after the training block,
+# the signup count alone matches 190 multi-accounting accounts (13,819 account-days) and 7 other
+# accounts (303 account-days), all 7 in one 600-account chained network; the group condition
+# keeps the 190 and drops the 7.
+RING_SIGNUPS = Rule(
+    code="RING_SIGNUPS",
+    minimums={"linked_created_within_7d": 3},
+    known=("linked_group_id",),
+    text="{linked_created_within_7d} accounts sharing a device, card or address with it signed up within 7 days of it",
+    meaning="At least 3 accounts strongly linked to it (device, card or address) first appeared within 7 days of it, "
+    "and its linked group is of ring size (`linked_group_id` known): a ring signed up together, reviewed as one item",
+)
+
+DAILY_RULES: tuple[Rule, ...] = (RING_SIGNUPS,)
+INTRADAY_RULES: tuple[Rule, ...] = (TAKEOVER_LOGIN, *DAILY_RULES)
+RULE_CODES = frozenset(rule.code for rule in INTRADAY_RULES)
+
+
+def rule_features(rules: tuple[Rule, ...] = DAILY_RULES) -> list[str]:
+    """The features `rules` read, each once, in order."""
+    return list(dict.fromkeys(column for rule in rules for column in rule.columns))
+
+
+def rules_on_inputs(inputs: list[str], rules: tuple[Rule, ...] = DAILY_RULES) -> tuple[Rule, ...]:
+    """The `rules` that read only features among `inputs` (a model's): what the MLflow model
+    can apply from the features its signature takes."""
+    return tuple(rule for rule in rules if set(rule.columns) <= set(inputs))
+
+
+def matched(features: pd.DataFrame, rules: tuple[Rule, ...] = DAILY_RULES) -> np.ndarray:
+    """True for the rows at least one of `rules` matches."""
+    hit = np.zeros(len(features), dtype=bool)
+    for rule in rules:
+        hit |= rule.matches(features)
+    return hit
+
+
+def apply_rules(scores: pd.DataFrame, features: pd.DataFrame, rules: tuple[Rule, ...] = DAILY_RULES) -> pd.DataFrame:
+    """`scores` (one row per row of `features`, same order) with the `allow` rows a rule
+    matches moved to `review`, the first matching rule as their only reason."""
+    if len(scores) != len(features) or (scores["account_id"].to_numpy() != features["account_id"].to_numpy()).any():
+        raise ValueError("apply_rules takes the scores of `features`' rows, in the same order")
+    out = scores.copy()
+    open_rows = out["band"].to_numpy() == "allow"
+    for rule in rules:
+        hit = open_rows & rule.matches(features)
+        if not hit.any():
+            continue
+        rows = features.loc[hit]
+        out.loc[hit, "band"] = "review"
+        out.loc[hit, "reason_code_1"] = rule.code
+        out.loc[hit, "reason_text_1"] = [rule.reason_text(r) for r in rows.to_dict("records")]
+        out.loc[hit, LATER_REASONS] = None
+        open_rows &= ~hit
+    return out

@@ -236,6 +236,7 @@ def _report_dict(report: BlockReport, decision: GateDecision) -> dict[str, objec
         "truth_recall_after_onset": report.truth_recall_after_onset,
         "recall_by_labelled_type": report.recall_by_labelled_type,
         "sides": report.sides,
+        "truth_sides": report.truth_sides,
         "outcome_per_day": report.outcome_per_day,
         "gate": {"promote": decision.promote, "overridden": decision.overridden, "reasons": list(decision.reasons)},
     }

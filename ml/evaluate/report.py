@@ -59,6 +59,10 @@ class BlockReport:
     recall_by_labelled_type: dict[str, dict[str, float]] = field(default_factory=dict)
     # What each model's policy does to each side of the market: model -> side -> measure -> value.
     sides: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # The same with good and bad by ground truth (an abuser's every row is bad; a trap or a
+    # wrongly actioned account is good): the labels call the abusers enforcement missed good,
+    # which inflates the buyers' good share and flatters the sellers' ratio.
+    truth_sides: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     outcome_per_day: dict[str, dict[str, float]] = field(default_factory=dict)  # model name -> policy outcome
     rows: int = 0
     bad_rows: int = 0
@@ -94,6 +98,9 @@ class BlockReport:
         for name, sides in self.sides.items():
             for side, measures in sides.items():
                 flat.update({f"test.{name}.side.{side}.{k}": v for k, v in measures.items()})
+        for name, sides in self.truth_sides.items():
+            for side, measures in sides.items():
+                flat.update({f"test.{name}.truth_side.{side}.{k}": v for k, v in measures.items()})
         for name, outcome in self.outcome_per_day.items():
             flat.update({f"test.{name}.per_day.{k}": v for k, v in outcome.items()})
         return {k: float(v) for k, v in flat.items() if v is not None and np.isfinite(v)}
@@ -209,6 +216,8 @@ def evaluate_block(
         report.metrics[name]["fpr_at_block_threshold"] = float((model.probability >= block_at)[good.to_numpy()].mean())
         report.segment_fpr[name] = segment_false_positive_rates(frame, acted, masks)
         report.sides[name] = side_outcomes(frame, acted)
+        if "abuse_type" in frame:
+            report.truth_sides[name] = side_outcomes(frame, acted, bad=frame["abuse_type"].notna())
         report.outcome_per_day[name] = expected_outcome(frame, column, review_at, block_at, review_anyway=review_anyway)
     return report
 
@@ -222,11 +231,11 @@ def labelled_type_recall(frame: pd.DataFrame, queued: pd.Series) -> dict[str, fl
     return {kind: recall for kind, recall in recalls.items() if counts.get(kind, 0) >= MIN_BAD_ROWS_PER_TYPE}
 
 
-def side_outcomes(frame: pd.DataFrame, acted: pd.Series) -> dict[str, dict[str, float]]:
+def side_outcomes(frame: pd.DataFrame, acted: pd.Series, bad: pd.Series | None = None) -> dict[str, dict[str, float]]:
     """Per side of the market (sellers, buyer-only accounts): the share of its good and of its
-    bad account-days the policy acts on, and the ratio of its good share to the buyers' (how
-    much more friction an honest account of the side carries)."""
-    bad = frame["is_bad"].astype(bool)
+    bad account-days (by label, or by `bad`) the policy acts on, and the ratio of its good share
+    to the buyers' (how much more friction an honest account of the side carries)."""
+    bad = frame["is_bad"].astype(bool) if bad is None else bad.astype(bool)
     out: dict[str, dict[str, float]] = {}
     for side, mask in market_sides(frame).items():
         good_rows, bad_rows = mask & ~bad, mask & bad

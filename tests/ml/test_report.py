@@ -185,3 +185,9 @@ def test_a_models_queue_takes_the_rules_reviews_first_and_truth_recall_sees_ring
     assert outcome["rule_reviewed_per_day"] == 2
     assert outcome["good_hit_per_day"] == plain.outcome_per_day["challenger"]["good_hit_per_day"] + 2
     assert report.flat_metrics()["test.challenger.truth_recall_after_onset.multi_accounting"] == 1.0
+    # By label the ring is good buyers acted on; by ground truth it is abusers caught.
+    buyers = ~(frame["is_seller"] == 1)
+    ring_buyer_rows = (buyers & frame["account_id"].isin(["a5", "a6"])).sum()
+    by_label, by_truth = report.sides["challenger"]["buyer_only"], report.truth_sides["challenger"]["buyer_only"]
+    assert by_label["good_acted_share"] > 0 and by_truth["good_acted_share"] == 0
+    assert by_truth["bad_rows"] == by_label["bad_rows"] + ring_buyer_rows

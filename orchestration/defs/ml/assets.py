@@ -224,6 +224,7 @@ def model_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig
             "recall_by_labelled_type": dg.MetadataValue.md(_markdown_table(report.recall_by_labelled_type)),
             "truth_recall_after_onset": dg.MetadataValue.md(_markdown_table(report.truth_recall_after_onset)),
             "policy_by_side": dg.MetadataValue.md(_markdown_table(_by_side(report.sides))),
+            "policy_by_side_truth": dg.MetadataValue.md(_markdown_table(_by_side(report.truth_sides))),
             "policy_outcome_per_day": dg.MetadataValue.md(_markdown_table(report.outcome_per_day)),
             "pr_roc_curves": _embedded_png(plots / "pr_roc_curves.png"),
             "mlflow_run_id": outcome.run_id,

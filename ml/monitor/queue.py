@@ -1,5 +1,6 @@
 """What a reviewer needs about one scored day, read from the warehouse (read-only): the review
-and block items highest first, each with its reasons, its recent scores, its decision history
+and block items, a rule's reviews first (`ml.score.rules`: they take the capacity first, as in
+the decision policy), then highest score first, each with its reasons, its recent scores, its decision history
 and its linked accounts' own status, plus the day's band rates, drift and publication status.
 Flagged accounts of one linked group (`group_id`, the mart's `linked_group_id`) make one work
 item: a reviewer judges the group, its shared identifiers and its members' evidence together.
@@ -16,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 from ml import settings
 from ml.score.checks import BANDS
+from ml.score.rules import RULE_CODES
 from ml.score.schema import (
     CHECKS_TABLE,
     DECISIONS_TABLE,
@@ -165,6 +167,10 @@ def _exists(session: WarehouseSession, schema: str, table: str) -> bool:
     return bool(found)
 
 
+def _rule_codes_sql() -> str:
+    return ", ".join(repr(code) for code in sorted(RULE_CODES))
+
+
 def _flagged_sql() -> str:
     bands = ", ".join(f"'{b}'" for b in FLAGGED)
     return f"select account_id from {risk_schema()}.{SCORES_TABLE} where as_of_date = ? and band in ({bands})"
@@ -242,7 +248,7 @@ def read_queue(
         flagged = session.fetch_arrow(
             f"select account_id, score, band, group_id, {reason_columns} from {risk}.{SCORES_TABLE}"
             f" where as_of_date = ? and band in ({', '.join(repr(b) for b in FLAGGED)})"
-            " order by score desc, account_id",
+            f" order by case when reason_code_1 in ({_rule_codes_sql()}) then 0 else 1 end, score desc, account_id",
             [day],
         ).to_pylist()
         shown = flagged[:max_items]

@@ -122,6 +122,21 @@ def test_the_queue_holds_review_and_block_items_highest_first_as_of_the_day(ware
     assert queue.band_counts == {"allow": 1, "review": 2, "block": 1}
 
 
+def test_a_rules_review_comes_first_whatever_its_score(warehouse):
+    # The policy counts a rule's reviews first against the capacity: the reviewer sees them first.
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute(
+            f"update risk.{SCORES_TABLE} set band = 'review', reason_code_1 = 'RING_SIGNUPS',"
+            " reason_text_1 = '4 accounts ...' where account_id = 'acct_c' and as_of_date = ?",
+            [DAY],
+        )
+
+    queue = read_queue(warehouse, DAY)
+
+    assert [i.account_id for i in queue.items] == ["acct_c", "acct_a", HOSTILE, "acct_b"]
+    assert queue.items[0].reasons[0][0] == "RING_SIGNUPS" and queue.items[0].score == 0.02
+
+
 def test_flagged_members_of_one_linked_group_are_one_work_item_at_its_best_members_place(warehouse):
     queue = read_queue(warehouse, DAY)
 

@@ -78,7 +78,7 @@ class QueueItem:
 @dataclass(frozen=True)
 class WorkItem:
     """What a reviewer works as one: a flagged account, or the flagged members of one linked
-    group (highest score first)."""
+    group (in the queue's order: a rule's reviews, then highest score first)."""
 
     members: tuple[QueueItem, ...]
     group_id: str | None = None  # set when the item is a group of two or more flagged members
@@ -131,7 +131,7 @@ class DayQueue:
     @property
     def work_items(self) -> tuple[WorkItem, ...]:
         """The shown items as a reviewer works them: the members of a linked group together, at
-        the place of its highest-scored member; every other account on its own."""
+        the place of its first member in the queue; every other account on its own."""
         groups: dict[str, list[QueueItem]] = defaultdict(list)
         for item in self.items:
             if item.group_id is not None:

@@ -158,3 +158,31 @@ def test_the_daily_job_ingests_builds_scores_and_syncs_a_day(pipeline_run, tmp_p
     assert "risk/enforcement_sync" in materialized
     applied = _rows(path, "select max(as_of_date), count(*) from risk.enforcement_sync_runs")[0]
     assert str(applied[0]) == day
+
+
+def test_the_daily_ring_rule_reviews_the_rings_the_model_allows_and_the_sync_says_so(warehouse_file):
+    # Rows of the mart the rule matches (`ml.score.rules.RING_SIGNUPS`), with their band and first reason.
+    matched = _rows(
+        warehouse_file,
+        "select s.band, s.reason_code_1 from risk.account_risk_scores as s"
+        " join marts.fct_account_features_daily as f using (account_id, as_of_date)"
+        " where f.linked_created_within_7d >= 3 and f.linked_group_id is not null",
+    )
+    assert matched, "the small simulation has rings signed up together in its scored days"
+    assert all(band in ("review", "block") for band, _ in matched)
+    assert any(code == "RING_SIGNUPS" for _, code in matched)  # the model alone allows some of them
+    unmatched = _rows(
+        warehouse_file,
+        "select count(*) from risk.account_risk_scores as s"
+        " join marts.fct_account_features_daily as f using (account_id, as_of_date)"
+        " where s.reason_code_1 = 'RING_SIGNUPS'"
+        " and not (f.linked_created_within_7d >= 3 and f.linked_group_id is not null)",
+    )[0][0]
+    assert unmatched == 0
+    reasons = _rows(
+        warehouse_file,
+        "select distinct change_reason from risk.enforcement_decisions as d"
+        " join risk.account_risk_scores as s using (account_id, as_of_date)"
+        " where s.reason_code_1 = 'RING_SIGNUPS' and d.decision = 'review'",
+    )
+    assert reasons and {r for (r,) in reasons} <= {"rule RING_SIGNUPS (model band allow)"}

@@ -3,7 +3,7 @@ for scoring and explanation tests that need real reason codes but not a whole pi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -62,3 +62,20 @@ def policy_flagging(model: RiskModel, rows: pd.DataFrame, review_share: float, b
     block = float(np.quantile(probability, 1 - block_share))
     review = float(np.quantile(probability, 1 - block_share - review_share))
     return DecisionPolicy(review, block, PolicyCosts(), {"reviewed_per_day": review_share * len(rows)})
+
+
+# What scoring writes beside each row (`score_accounts`' keyword arguments).
+META = dict(
+    model_name="vigil_account_risk",
+    model_version="1",
+    feature_version="fct@abc",
+    scored_at=datetime(2026, 10, 1, 6, tzinfo=UTC).replace(tzinfo=None),
+    run_id="run-1",
+)
+
+
+def small_day(accounts: int, seed: int) -> tuple[RiskModel, DecisionPolicy, pd.DataFrame]:
+    """The small model, a policy putting ~5% in review and ~2% in block, and a day to score."""
+    model = train_small_model()
+    features = feature_rows(accounts, seed=seed).drop(columns="is_bad")
+    return model, policy_flagging(model, features, review_share=0.05, block_share=0.02), features

@@ -2,7 +2,7 @@
 its reason; the decision's change reason names the rule; the model's own flags are untouched.
 The ring rule runs in the daily run, the takeover rule only in the near-real-time path."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -24,18 +24,11 @@ from ml.score.rules import (
 )
 from ml.score.schema import SYNC_COLUMNS
 from ml.score.scoring import score_accounts
-from tests.ml.synthetic_scoring import FEATURES, feature_rows, policy_flagging, train_small_model
+from tests.ml.synthetic_scoring import FEATURES, META, small_day
 from tests.reverse_etl_helpers import synthetic_scores
 
 DAY = date(2026, 9, 2)
 NOW = datetime(2026, 9, 2, 14, 1)
-META = dict(
-    model_name="vigil_account_risk",
-    model_version="1",
-    feature_version="fct@abc",
-    scored_at=datetime(2026, 10, 1, 6, tzinfo=UTC).replace(tzinfo=None),
-    run_id="run-1",
-)
 
 
 def _features() -> pd.DataFrame:
@@ -108,10 +101,7 @@ def test_the_daily_run_applies_the_ring_rule_and_not_the_takeover_rule():
 
 @pytest.fixture(scope="module")
 def day():
-    model = train_small_model()
-    features = feature_rows(600, seed=3).drop(columns="is_bad")
-    policy = policy_flagging(model, features, review_share=0.05, block_share=0.02)
-    return model, policy, features
+    return small_day(600, seed=3)
 
 
 def test_scoring_a_day_reviews_the_rings_the_model_allows_with_the_rule_as_their_only_reason(day):

@@ -1,6 +1,6 @@
 """Scoring a day: reasons at scoring time for review/block accounts only, and nothing else moves."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -10,23 +10,12 @@ import xgboost as xgb
 from ml.score.checks import BANDS
 from ml.score.schema import SCORES_COLUMNS
 from ml.score.scoring import REASON_BANDS, REASON_NAMES, as_of_dates, model_inputs, reasons_for, score_accounts
-from tests.ml.synthetic_scoring import feature_rows, policy_flagging, train_small_model
-
-META = dict(
-    model_name="vigil_account_risk",
-    model_version="1",
-    feature_version="fct@abc",
-    scored_at=datetime(2026, 10, 1, 6, tzinfo=UTC).replace(tzinfo=None),
-    run_id="run-1",
-)
+from tests.ml.synthetic_scoring import META, small_day
 
 
 @pytest.fixture(scope="module")
 def day():
-    model = train_small_model()
-    features = feature_rows(2000, seed=1).drop(columns="is_bad")
-    policy = policy_flagging(model, features, review_share=0.05, block_share=0.02)
-    return model, policy, features
+    return small_day(2000, seed=1)
 
 
 def test_reasons_are_written_for_review_and_block_accounts_only(day):

@@ -74,6 +74,11 @@ class QueueItem:
     linked_total: int
     group_id: str | None = None  # the account's linked group on the day (null: no strong link)
 
+    @property
+    def by_rule(self) -> bool:
+        """In review because a rule matched (`ml.score.rules`): its first reason is the rule's."""
+        return bool(self.reasons) and self.reasons[0][0] in RULE_CODES
+
 
 @dataclass(frozen=True)
 class WorkItem:
@@ -85,7 +90,8 @@ class WorkItem:
 
     @property
     def score(self) -> float:
-        return self.members[0].score
+        """The highest of its members' scores (a rule's review comes first whatever its score)."""
+        return max(m.score for m in self.members)
 
     @property
     def shared_link_types(self) -> tuple[str, ...]:

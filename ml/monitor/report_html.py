@@ -147,7 +147,7 @@ def _item(rank: int | str, item: QueueItem, queue: DayQueue) -> str:
     account = escape(item.account_id)
     return f"""
 <li class="item band-{escape(item.band)}" id="{escape(anchor(item.account_id))}" data-account="{account}"
-    data-band="{escape(item.band)}" data-score="{item.score:.6f}">
+    data-band="{escape(item.band)}" data-score="{item.score:.6f}" data-rule="{str(item.by_rule).lower()}">
   <h2><span class="rank">#{rank}</span><span class="account">{account}</span>{_badge(item.band)}
       <span class="score">score {item.score:.3f}</span></h2>
   <div class="grid">

@@ -83,17 +83,18 @@ def test_the_pipelines_page_of_its_last_scored_day_opens_with_its_items_in_order
 
     items = _items(document)
     assert items, "the last scored day has review or block items"
-    # Work items highest first: an account alone, or a linked group (its members highest first)
-    # at its best member's place.
+    # Work items in the queue's order: a rule's reviews first, then highest score first; an
+    # account alone, or a linked group (its members in that order) at its first member's place.
     work = [
         li for li in document.first("ol", class_="queue").children if isinstance(li, type(document)) and li.tag == "li"
     ]
     members = [
-        [float(i.attrs["data-score"]) for i in w.iter("li", class_="item")] or [float(w.attrs["data-score"])]
+        [(i.attrs["data-rule"] != "true", -float(i.attrs["data-score"])) for i in w.iter("li", class_="item")]
+        or [(w.attrs["data-rule"] != "true", -float(w.attrs["data-score"]))]
         for w in work
     ]
-    assert [m[0] for m in members] == sorted((m[0] for m in members), reverse=True)
-    assert all(m == sorted(m, reverse=True) for m in members)
+    assert [m[0] for m in members] == sorted(m[0] for m in members)
+    assert all(m == sorted(m) for m in members)
     assert sum(len(m) for m in members) == len(items)
     assert {i.attrs["data-band"] for i in items} <= {"review", "block"}
     assert all(i.first("ol", class_="reasons").text() for i in items)  # reasons on every flagged row

@@ -39,7 +39,7 @@ from pathlib import Path
 import duckdb
 
 from ml.live.replay import ReplayedFile, hold_back, replay
-from ml.score.rules import RULE_CODES
+from ml.score.rules import rule_codes_sql
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -329,15 +329,15 @@ def score_days(root: Path, first: str, last: str) -> None:
 
 def score_shift(root: Path) -> dict:
     """Intraday scores against the end-of-day score of the same account and day: the last
-    intraday score of each (account, day), and every intraday score. Bands are the model's: a
-    row an intraday rule moved to `review` was `allow` (`ml.score.rules`)."""
-    rule_codes = ", ".join(f"'{code}'" for code in sorted(RULE_CODES))
+    intraday score of each (account, day), and every intraday score. Bands are the model's on
+    both sides: a row a rule moved to `review` was `allow` (`ml.score.rules`)."""
+    model_band = f"case when reason_code_1 in ({rule_codes_sql()}) then 'allow' else band end"
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(
             f"""
             with intraday as (
                 select account_id, as_of_date, score, features_ingested_through,
-                    case when reason_code_1 in ({rule_codes}) then 'allow' else band end as band,
+                    {model_band} as band,
                     row_number() over (partition by account_id, as_of_date
                         order by features_ingested_through desc) as newest
                 from risk.intraday_scores
@@ -345,7 +345,9 @@ def score_shift(root: Path) -> dict:
             select intraday.newest = 1 as last_of_day, intraday.score as intraday_score,
                 intraday.band as intraday_band, daily.score as daily_score, daily.band as daily_band
             from intraday
-            inner join risk.account_risk_scores as daily using (account_id, as_of_date)
+            inner join (
+                select account_id, as_of_date, score, {model_band} as band from risk.account_risk_scores
+            ) as daily using (account_id, as_of_date)
             """
         ).fetchall()
 

@@ -51,7 +51,7 @@ from ml.score.checks import (
     scores_within_unit_interval,
     unexplained,
 )
-from ml.score.rules import RULE_CODES
+from ml.score.rules import rule_change_reasons
 from ml.score.schema import (
     DECISIONS_COLUMNS,
     DECISIONS_TABLE,
@@ -146,8 +146,7 @@ def escalation_diff(current: pd.DataFrame, scores: pd.DataFrame, day: date, now:
     now_rank[tombstoned & (merged["current"] != STICKY)] = SEVERITY[TOMBSTONE]
     up = merged[merged["decision"].map(SEVERITY) > now_rank].copy()
     cut_off = up["features_ingested_through"].astype(str)
-    by_rule = up["reason_code_1"].isin(RULE_CODES)
-    why = (up["band"] + " band").where(~by_rule, "rule " + up["reason_code_1"].astype(str) + " (model band allow)")
+    why = rule_change_reasons(up["reason_code_1"]).fillna(up["band"] + " band")
     up["change_reason"] = f"intraday {batch_id}: " + why + ", features through " + cut_off
     asked_block = up["band"] == "block"
     up.loc[asked_block, "change_reason"] += "; the model asked for a block: held for review (no intraday block)"

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from ml import settings
 from ml.score.checks import BANDS
-from ml.score.rules import RULE_CODES
+from ml.score.rules import RULE_CODES, rule_codes_sql
 from ml.score.schema import (
     CHECKS_TABLE,
     DECISIONS_TABLE,
@@ -173,10 +173,6 @@ def _exists(session: WarehouseSession, schema: str, table: str) -> bool:
     return bool(found)
 
 
-def _rule_codes_sql() -> str:
-    return ", ".join(repr(code) for code in sorted(RULE_CODES))
-
-
 def _flagged_sql() -> str:
     bands = ", ".join(f"'{b}'" for b in FLAGGED)
     return f"select account_id from {risk_schema()}.{SCORES_TABLE} where as_of_date = ? and band in ({bands})"
@@ -254,7 +250,7 @@ def read_queue(
         flagged = session.fetch_arrow(
             f"select account_id, score, band, group_id, {reason_columns} from {risk}.{SCORES_TABLE}"
             f" where as_of_date = ? and band in ({', '.join(repr(b) for b in FLAGGED)})"
-            f" order by case when reason_code_1 in ({_rule_codes_sql()}) then 0 else 1 end, score desc, account_id",
+            f" order by case when reason_code_1 in ({rule_codes_sql()}) then 0 else 1 end, score desc, account_id",
             [day],
         ).to_pylist()
         shown = flagged[:max_items]

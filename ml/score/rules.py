@@ -96,6 +96,18 @@ INTRADAY_RULES: tuple[Rule, ...] = (TAKEOVER_LOGIN, *DAILY_RULES)
 RULE_CODES = frozenset(rule.code for rule in INTRADAY_RULES)
 
 
+def rule_change_reasons(reason_codes: pd.Series) -> pd.Series:
+    """The change reason of the decisions rules made (rows whose first reason code is a rule's):
+    `rule <CODE> (model band allow)`; null for the other rows."""
+    by_rule = reason_codes.isin(RULE_CODES)
+    return ("rule " + reason_codes.astype(str) + " (model band allow)").where(by_rule)
+
+
+def rule_codes_sql() -> str:
+    """The rule codes as a SQL list (`reason_code_1 in (...)`: the rows a rule decided)."""
+    return ", ".join(f"'{code}'" for code in sorted(RULE_CODES))
+
+
 def rule_features(rules: tuple[Rule, ...] = DAILY_RULES) -> list[str]:
     """The features `rules` read, each once, in order."""
     return list(dict.fromkeys(column for rule in rules for column in rule.columns))

@@ -35,7 +35,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from ml.score.reasons import COMBINED_SIGNALS
-from ml.score.rules import RULE_CODES
+from ml.score.rules import rule_change_reasons
 from ml.score.schema import (
     DAILY,
     DECISIONS_COLUMNS,
@@ -128,9 +128,8 @@ def diff_sync(
     if unknown:
         raise ValueError(f"unknown bands {sorted(unknown)}")
     lifts = no_lifts() if lifts is None else lifts
-    new = scores.assign(decision=scores["band"].map(DECISION_OF_BAND), change_reason=MODEL)
-    by_rule = new["reason_code_1"].isin(RULE_CODES)
-    new.loc[by_rule, "change_reason"] = "rule " + new.loc[by_rule, "reason_code_1"] + " (model band allow)"
+    new = scores.assign(decision=scores["band"].map(DECISION_OF_BAND))
+    new["change_reason"] = rule_change_reasons(new["reason_code_1"]).fillna(MODEL)
     held = _held_for_review(new, lifts, as_of_date)
     is_held = new["account_id"].isin(held.index)
     if is_held.any():

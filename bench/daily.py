@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from ml.contract import TABLES
+from orchestration.defs.dbt.invocation import feature_days_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -233,12 +234,14 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
     with duckdb.connect(str(path), read_only=True) as con:
         raw_rows = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in TABLES)
     held = _hold_out(path, end)
-    yesterday = json.dumps({"min_date": str(end - timedelta(days=1)), "max_date": str(end - timedelta(days=1))})
+    # The days go to dbt as the Dagster feature build passes them (in the environment, see
+    # orchestration/defs/dbt/invocation.py): the daily run starts from the initial build's parse.
+    yesterday = feature_days_env(str(end - timedelta(days=1)), str(end - timedelta(days=1)))
     initial, _ = _timed(dbt_command(scratch, "build", "--exclude", *NOT_DAILY, "--resource-type", "model",
-                             "--resource-type", "seed", "--vars", yesterday), env)  # fmt: skip
+                             "--resource-type", "seed"), {**env, **yesterday})  # fmt: skip
     _restore(path, datetime(2030, 1, 2))
-    today = json.dumps({"min_date": str(end), "max_date": str(end)})
-    daily, _ = _timed(dbt_command(scratch, "run", "--exclude", *NOT_DAILY, "--vars", today), env)
+    today = feature_days_env(str(end), str(end))
+    daily, _ = _timed(dbt_command(scratch, "run", "--exclude", *NOT_DAILY), {**env, **today})
     models = _model_seconds(scratch)
     with duckdb.connect(str(path), read_only=True) as con:
         feature_rows = con.execute(

@@ -18,13 +18,27 @@
       hand-written query.
 -#}
 
-{#- `join` when the vars name at most 92 as-of days (a backfill run, a day, an intraday
+{#- The as-of window of a feature build, `min_date` or `max_date` (inclusive, 'YYYY-MM-DD'), or
+    none: the var of that name (the dbt CLI, the near-real-time batch), else the environment
+    variable VIGIL_FEATURES_MIN_DATE / VIGIL_FEATURES_MAX_DATE (Dagster's daily partitions).
+    Why the environment: dbt's saved parse serves only a command with the same `--vars`, so a
+    new day in the vars parses the whole project again, while a new value of an environment
+    variable re-parses only the files that read it (through this macro). -#}
+{% macro feature_date(name) -%}
+    {%- set from_env = {
+        'min_date': env_var('VIGIL_FEATURES_MIN_DATE', ''),
+        'max_date': env_var('VIGIL_FEATURES_MAX_DATE', ''),
+    } -%}
+    {{ return(var(name, none) or from_env[name] or none) }}
+{%- endmacro %}
+
+{#- `join` when the build's window (`feature_date`) holds at most 92 as-of days (a backfill run, a day, an intraday
     recompute), else `windows`: a point joins up to (its days since the first as-of day + 89)
     days of tiles, so the join's cost grows with the square of the days asked, the windows'
     only with tiles + points. Measured on the demo data (20k accounts, CPU seconds): 1 day
     2 (join), 30 days 24 (join) vs 41 (windows), 88 days 89 (join) vs 106 (windows). -#}
 {% macro feature_strategy() -%}
-    {%- set first, last = var('min_date', none), var('max_date', none) -%}
+    {%- set first, last = feature_date('min_date'), feature_date('max_date') -%}
     {%- if first and last -%}
         {%- set days = (modules.datetime.date.fromisoformat(last | string)
             - modules.datetime.date.fromisoformat(first | string)).days + 1 -%}

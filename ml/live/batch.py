@@ -5,7 +5,7 @@ models brought up to date:
    (`int_account_changes`) logged since the last batch's cut-off, and the accounts linked to
    them on the day (their link features read the others' enforcement and chargebacks);
 2. their feature vectors as of the day (`fct_account_features_intraday`, the daily mart's SQL,
-   run by the caller through dbt with `intraday_dbt_vars`);
+   run by the caller through dbt with `intraday_dbt_vars` and the day in the environment);
 3. their scores with the verified champion (`score_batch`), appended to `risk.intraday_scores`
    with the batch, its cut-off and the files that triggered it;
 4. their escalations (`ml.live.escalate`): through the batch's own gate into the enforcement
@@ -211,17 +211,12 @@ def write_batch_accounts(session: WarehouseSession, batch: Batch) -> None:
         session.append_arrow(risk_schema(), INTRADAY_ACCOUNTS_TABLE, to_arrow(frame, INTRADAY_ACCOUNTS_TABLE))
 
 
-def intraday_dbt_vars(batch: Batch) -> str:
-    """`--vars` of the dbt run that computes the batch's vectors. The batch id is not among
-    them (the model reads it from the accounts table): vars that change once a day let dbt
-    reuse its saved parse (orchestration/defs/dbt/invocation.py)."""
-    return json.dumps(
-        {
-            "feature_accounts": f"{risk_schema()}.{INTRADAY_ACCOUNTS_TABLE}",
-            "min_date": batch.as_of_date.isoformat(),
-            "max_date": batch.as_of_date.isoformat(),
-        }
-    )
+def intraday_dbt_vars() -> str:
+    """`--vars` of the dbt run that computes a batch's vectors: the relation of its accounts.
+    Neither the batch id (the model reads it from that relation) nor its day (the caller passes
+    it in the environment) is among them, so every batch's vars are the same and dbt reuses
+    its saved parse (orchestration/defs/dbt/invocation.py)."""
+    return json.dumps({"feature_accounts": f"{risk_schema()}.{INTRADAY_ACCOUNTS_TABLE}"})
 
 
 def read_batch_features(session: WarehouseSession, batch_id: str) -> pd.DataFrame:

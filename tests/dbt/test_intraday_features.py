@@ -10,6 +10,7 @@ import shutil
 import duckdb
 import pytest
 
+from orchestration.defs.dbt.invocation import feature_days_env
 from tests.dbt.conftest import run_dbt
 
 DAY = "2026-03-12"
@@ -18,9 +19,7 @@ INTRADAY = "marts.fct_account_features_intraday"
 CUT_OFF = f"select distinct features_ingested_through from {INTRADAY}"
 
 
-def _batch_vars(accounts: str | None = "scratch.some_accounts", first=DAY, last=DAY) -> str:
-    variables = {"feature_accounts": accounts, "min_date": first, "max_date": last}
-    return json.dumps({name: value for name, value in variables.items() if value is not None})
+BATCH_VARS = json.dumps({"feature_accounts": "scratch.some_accounts"})  # as ml.live.batch.intraday_dbt_vars
 
 
 def _set_batch(path, batch_id: str) -> None:
@@ -46,11 +45,13 @@ def warehouse(full_build_duckdb, tmp_path):
     return path
 
 
-def _run(tmp_path, path, variables: str):
+def _run(tmp_path, path, variables: str = BATCH_VARS, first: str | None = DAY, last: str | None = DAY):
+    """The batch's dbt command as the near-real-time asset runs it: the day in the environment."""
+    days = feature_days_env(first, last) if first and last else {}
     return run_dbt(
         ["run", "--select", "fct_account_features_intraday", "--vars", variables],
         tmp_path,
-        {"VIGIL_DUCKDB_PATH": str(path), "VIGIL_DBT_TARGET": "local"},
+        {"VIGIL_DUCKDB_PATH": str(path), "VIGIL_DBT_TARGET": "local", **days},
     )
 
 
@@ -61,7 +62,7 @@ def test_intraday_rows_equal_the_daily_mart_rows_column_for_column(warehouse, tm
         assert con.execute(f"select count(*) from {INTRADAY}").fetchone() == (0,)
 
     _set_batch(warehouse, "batch-1")
-    done = _run(tmp_path, warehouse, _batch_vars())
+    done = _run(tmp_path, warehouse)
 
     assert done.returncode == 0, done.stdout[-5000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -91,7 +92,7 @@ def test_intraday_rows_equal_the_daily_mart_rows_column_for_column(warehouse, tm
 
     # A second batch appends; the first one's rows stay as they were scored.
     _set_batch(warehouse, "batch-2")
-    done = _run(tmp_path, warehouse, _batch_vars())
+    done = _run(tmp_path, warehouse)
     assert done.returncode == 0, done.stdout[-5000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         counts = dict(con.execute(f"select batch_id, count(*) from {INTRADAY} group by 1").fetchall())
@@ -99,16 +100,42 @@ def test_intraday_rows_equal_the_daily_mart_rows_column_for_column(warehouse, tm
 
 
 @pytest.mark.parametrize(
-    ("variables", "message"),
+    ("variables", "first"),
     [
-        (_batch_vars(first="2026-03-11"), "min_date = max_date"),
-        (json.dumps({"feature_accounts": "scratch.some_accounts"}), "min_date = max_date"),
+        (BATCH_VARS, "2026-03-11"),  # two days
+        (BATCH_VARS, None),  # no day
+        (json.dumps({"feature_accounts": "scratch.some_accounts", "min_date": "2026-03-11"}), DAY),
     ],
 )
-def test_a_malformed_batch_is_refused_before_anything_runs(warehouse, tmp_path, variables, message):
-    done = _run(tmp_path, warehouse, variables)
+def test_a_malformed_batch_is_refused_before_anything_runs(warehouse, tmp_path, variables, first):
+    done = _run(tmp_path, warehouse, variables, first=first)
 
     assert done.returncode != 0
-    assert message in done.stdout
+    assert "min_date = max_date" in done.stdout
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute(f"select count(*) from {INTRADAY}").fetchone() == (0,)
+
+
+def test_the_next_days_batch_reparses_only_the_files_that_read_the_day(warehouse, tmp_path):
+    """The day is in the environment, not in the vars: dbt's saved parse serves the next day's
+    batch, and dbt re-parses the files that read the day, so the rows are the new day's."""
+    _set_batch(warehouse, "batch-1")
+    assert _run(tmp_path, warehouse).returncode == 0
+    next_day = "2026-03-13"
+    _set_batch(warehouse, "batch-2")
+    done = _run(tmp_path, warehouse, first=next_day, last=next_day)
+
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert "Unable to do partial parsing" not in done.stdout
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert "Partial parsing: updated file: vigil://models/intermediate/features/int_features_as_of_days.sql" in log
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        days = dict(con.execute(f"select batch_id, max(as_of_date) from {INTRADAY} group by 1").fetchall())
+        assert {batch: str(day) for batch, day in days.items()} == {"batch-1": DAY, "batch-2": next_day}
+
+    # A new day in the vars instead would have parsed the whole project again.
+    _set_batch(warehouse, "batch-3")
+    day_in_vars = json.dumps({"feature_accounts": "scratch.some_accounts", "min_date": DAY, "max_date": DAY})
+    done = _run(tmp_path, warehouse, day_in_vars, first=None)
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert "Unable to do partial parsing because config vars" in done.stdout

@@ -13,6 +13,7 @@ from orchestration.defs.dbt.invocation import (
     PARSE_CACHE,
     PARTIAL_PARSE,
     dbt_command,
+    feature_days_env,
     parse_key,
     profile_variables,
     prune,
@@ -31,6 +32,7 @@ class FakeDbt:
         self.seen: list[bytes | None] = []
 
     def cli(self, args, *, context=None, manifest=None, target_path: Path):
+        self.environ = dict(os.environ)  # what dagster-dbt copies for the dbt process
         seeded = target_path / PARTIAL_PARSE
         self.seen.append(seeded.read_bytes() if seeded.exists() else None)
         if self.fail:
@@ -39,8 +41,8 @@ class FakeDbt:
         return target_path
 
 
-def _run(dbt: FakeDbt, args, name="vigil_dbt_models", run_id="abcdef0123"):
-    with dbt_command(dbt, args, name=name, run_id=run_id, env=ENV) as folder:
+def _run(dbt: FakeDbt, args, name="vigil_dbt_models", run_id="abcdef0123", command_env=None):
+    with dbt_command(dbt, args, name=name, run_id=run_id, env=ENV, command_env=command_env) as folder:
         return folder
 
 
@@ -107,3 +109,25 @@ def test_the_resource_opens_no_adapter_in_the_run_process():
 
     dbt = defs.resources["dbt"]
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_each_days_feature_build_starts_from_the_last_parse_with_its_days_for_dbt_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "environ", {**ENV, "VIGIL_FEATURES_MIN_DATE": "set-by-the-user"})
+    dbt = FakeDbt(tmp_path)
+    _run(dbt, ["build"], command_env=feature_days_env("2026-08-30", "2026-08-30"))
+    _run(dbt, ["build"], command_env=feature_days_env("2026-08-31", "2026-08-31"))
+
+    assert dbt.seen == [None, b"parse of build"]  # the same vars: the saved parse serves the next day
+    assert dbt.environ["VIGIL_FEATURES_MIN_DATE"] == dbt.environ["VIGIL_FEATURES_MAX_DATE"] == "2026-08-31"
+    # Nothing stays behind for the process's next command.
+    assert os.environ["VIGIL_FEATURES_MIN_DATE"] == "set-by-the-user"
+    assert "VIGIL_FEATURES_MAX_DATE" not in os.environ
+    _run(dbt, ["build"])
+    assert "VIGIL_FEATURES_MAX_DATE" not in dbt.environ
+
+
+def test_a_failed_start_leaves_the_environment_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "environ", {**ENV})
+    with pytest.raises(RuntimeError):
+        _run(FakeDbt(tmp_path, fail=True), ["build"], command_env=feature_days_env("2026-08-31", "2026-08-31"))
+    assert "VIGIL_FEATURES_MIN_DATE" not in os.environ

@@ -75,12 +75,14 @@ def test_features_are_partitioned_by_day_and_backfill_in_month_sized_runs():
     assert _model_key("fct_account_features_daily") in vigil_dbt_features_daily.keys
 
 
-def test_a_partition_range_becomes_the_dbt_vars_window():
-    from orchestration.defs.dbt.assets import feature_build_args
+def test_a_partition_range_becomes_the_feature_builds_window_in_its_environment():
+    from orchestration.defs.dbt.invocation import feature_days_env
+    from orchestration.defs.dbt.project import DBT_PROJECT_DIR
 
-    args = feature_build_args("2026-03-01", "2026-03-31")
-    assert args[0] == "build"
-    assert '"min_date": "2026-03-01"' in args[2] and '"max_date": "2026-03-31"' in args[2]
+    macro = (DBT_PROJECT_DIR / "macros" / "features.sql").read_text()
+    env = feature_days_env("2026-03-01", "2026-03-31")
+    assert env == {"VIGIL_FEATURES_MIN_DATE": "2026-03-01", "VIGIL_FEATURES_MAX_DATE": "2026-03-31"}
+    assert all(f"env_var('{name}'" in macro for name in env)  # what the feature_date macro reads
 
 
 def test_the_model_chain_ends_in_a_gated_champion_that_scoring_depends_on():

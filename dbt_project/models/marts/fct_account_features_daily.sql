@@ -13,8 +13,9 @@
 
     The features are defined once, for any set of as-of days (and accounts), in
     models/intermediate/features/ and joined and named in int_features_joined (the as-of days
-    come from vars `min_date`/`max_date`, which Dagster's daily partitions pass; without them,
-    the days after the last one built). Re-running a day replaces that day's rows.
+    come from `min_date`/`max_date`, vars or the environment Dagster's daily partitions set:
+    macro `feature_date`; without them, the days after the last one built). Re-running a day
+    replaces that day's rows.
 
     A column added to the definitions is added to the table on the next run (null on the days
     built before; re-run those days to fill it): a full refresh would drop every day not in

@@ -16,16 +16,16 @@
     knowable, as in the daily mart.
 
     One run computes one batch: var `feature_accounts` (a relation with `batch_id` and
-    `account_id`, the batch's accounts) and vars `min_date` = `max_date` (the as-of day). Each
-    row takes its batch id from that relation, so the vars stay the same all day and dbt's
-    saved parse serves every batch of the day. Without `feature_accounts` the run adds
-    nothing. Every batch's rows are kept (appended): a decision taken on them can be explained
-    from the exact vector scored.
+    `account_id`, the batch's accounts) and `min_date` = `max_date` (the as-of day, in the
+    environment: macro `feature_date`). Each row takes its batch id from that relation, so the
+    vars never change and dbt's saved parse serves every batch. Without `feature_accounts`
+    the run adds nothing. Every batch's rows are kept (appended): a decision taken on them can
+    be explained from the exact vector scored.
 -#}
 {%- set batch_accounts = var('feature_accounts', none) %}
-{#- Checked when the model runs, not at parse: other models may use the same vars. -#}
-{%- if execute and batch_accounts and (not var('min_date', none) or var('min_date') != var('max_date', none)) -%}
-    {{ exceptions.raise_compiler_error("an intraday batch needs vars feature_accounts and min_date = max_date (one as-of day)") }}
+{#- Checked when the model runs, not at parse: other models may use the same days. -#}
+{%- if execute and batch_accounts and (not feature_date('min_date') or feature_date('min_date') != feature_date('max_date')) -%}
+    {{ exceptions.raise_compiler_error("an intraday batch needs var feature_accounts and min_date = max_date (one as-of day)") }}
 {%- endif %}
 with
 

@@ -8,12 +8,10 @@ Three selections of the one dbt project:
 The near-real-time models (tag `near_real_time`) are in none of them.
 """
 
-import json
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.defs.dbt.invocation import dbt_command
+from orchestration.defs.dbt.invocation import dbt_command, feature_days_env
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
@@ -43,15 +41,16 @@ def models_build_args(full_refresh: bool = False, unit_tests: bool = True) -> li
     return args if unit_tests else [*args, "--exclude-resource-type", "unit_test"]
 
 
-def feature_build_args(start_day: str, end_day: str) -> list[str]:
-    """`dbt build` for a range of as-of days (inclusive, YYYY-MM-DD): the model's vars window."""
-    return ["build", "--vars", json.dumps({"min_date": start_day, "max_date": end_day})]
-
-
-def _stream_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
-    name, env = context.op_execution_context.op.name, warehouse.dbt_env()
-    with dbt_command(dbt, args, name=name, run_id=context.run.run_id, env=env, context=context) as invocation:
-        yield from invocation.stream()
+def _stream_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+    command_env: dict[str, str] | None = None,
+):
+    name, env, run_id = context.op_execution_context.op.name, warehouse.dbt_env(), context.run.run_id
+    with dbt_command(dbt, args, name=name, run_id=run_id, env=env, command_env=command_env, context=context) as dbt_run:
+        yield from dbt_run.stream()
 
 
 @dbt_assets(
@@ -84,8 +83,8 @@ def vigil_dbt_models(
     pool=WAREHOUSE_POOL,
 )
 def vigil_dbt_features_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    keys = context.partition_key_range
-    yield from _stream_build(context, dbt, warehouse, feature_build_args(keys.start, keys.end))
+    keys = context.partition_key_range  # the model's window (macro feature_date)
+    yield from _stream_build(context, dbt, warehouse, ["build"], feature_days_env(keys.start, keys.end))
 
 
 @dbt_assets(

@@ -7,8 +7,15 @@ own process, and with its artifacts kept in bounds.
   `--vars` differ from the command's and parses the whole project again, 7-10 s here, so every
   command Vigil ran (always on its own warehouse) parsed from scratch. Each command is now seeded
   with the parse saved by the last successful command with the same profile variables and
-  vars, and saves its own back. dbt still checks a seeded parse (files, profile, vars, version)
-  and parses again when it does not match: a stale cache costs time, never correctness.
+  vars, and saves its own back. dbt still checks a seeded parse (files, profile, vars, version,
+  the environment variables each file read) and parses again what does not match: a stale
+  cache costs time, never correctness.
+- **The day in the environment, not in the vars.** A feature build's as-of days change every
+  day; as `--vars` they would make each day's command parse the whole project. They go to dbt
+  as `VIGIL_FEATURES_MIN_DATE`/`VIGIL_FEATURES_MAX_DATE` (`feature_days_env`, read by the
+  `feature_date` macro), so the day's command starts from the last parse and dbt re-parses
+  only the files that read them. They are set for that command only, never left in the
+  process for the next one.
 - **No in-process adapter.** dagster-dbt opens a dbt adapter in the run's process for each
   command (4 s on an idle machine, 16 s beside the daily run) for row counts and column
   metadata, which Vigil does not fetch.
@@ -38,6 +45,7 @@ PARSE_CACHE = "vigil_parse_cache"  # under the project's target folder
 KEEP_FOLDERS = 20
 KEEP_PARSES = 20
 SECRET_PREFIX = "DBT_ENV_SECRET_"  # dbt's own convention (profiles.yml): never hashed or stored
+FEATURE_DATE_VARIABLES = ("VIGIL_FEATURES_MIN_DATE", "VIGIL_FEATURES_MAX_DATE")  # macros/features.sql
 _ENV_VAR = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 
 
@@ -62,6 +70,27 @@ def parse_key(args: Sequence[str], environ: Mapping[str, str], variables: Sequen
     cli_vars = json.loads(args[list(args).index("--vars") + 1]) if "--vars" in args else {}
     profile = {name: environ.get(name, "") for name in variables}
     return hashlib.sha256(json.dumps([cli_vars, profile], sort_keys=True).encode()).hexdigest()[:24]
+
+
+def feature_days_env(start_day: str, end_day: str) -> dict[str, str]:
+    """The environment of a feature build for the as-of days `start_day`..`end_day` (inclusive,
+    YYYY-MM-DD): the `feature_date` macro reads it when the vars name no day."""
+    return dict(zip(FEATURE_DATE_VARIABLES, (start_day, end_day), strict=True))
+
+
+@contextmanager
+def _environ(variables: Mapping[str, str]) -> Iterator[None]:
+    """`variables` in the process environment inside the block, as they were after it."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _newest_first(paths: list[Path]) -> list[Path]:
@@ -103,14 +132,16 @@ def dbt_command(
     name: str,
     run_id: str,
     env: Mapping[str, str],
+    command_env: Mapping[str, str] | None = None,
     context: dg.AssetExecutionContext | None = None,
     manifest: Path | None = None,
 ) -> Iterator[DbtCliInvocation]:
-    """Start `dbt <args>` with `env` (the warehouse's, `WarehouseResource.dbt_env`) in a new
-    target folder `<name>-<run>-<uid>` seeded with the saved parse for its vars and profile;
-    the caller streams or waits inside the block. On success the command's parse is saved for
-    the next one; the folders of `name` are pruned either way (a failed command's folder stays
-    among the newest)."""
+    """Start `dbt <args>` with `env` (the warehouse's, `WarehouseResource.dbt_env`) and
+    `command_env` (this command's only, e.g. `feature_days_env`) in a new target folder
+    `<name>-<run>-<uid>` seeded with the saved parse for its vars and profile; the caller
+    streams or waits inside the block. On success the command's parse is saved for the next
+    one; the folders of `name` are pruned either way (a failed command's folder stays among
+    the newest)."""
     # dbt runs as a subprocess that inherits this process's environment.
     os.environ.update(env)
     project = Path(dbt.project_dir)
@@ -122,7 +153,9 @@ def dbt_command(
     if (cache / f"{key}.msgpack").is_file():
         shutil.copyfile(cache / f"{key}.msgpack", folder / PARTIAL_PARSE)
     try:
-        yield dbt.cli(list(args), context=context, manifest=manifest, target_path=folder)
+        with _environ(command_env or {}):  # dagster-dbt copies the environment as it starts dbt
+            invocation = dbt.cli(list(args), context=context, manifest=manifest, target_path=folder)
+        yield invocation
         _save_parse(folder, cache, key)
     finally:
         prune(target_dir, name, KEEP_FOLDERS)

@@ -1,8 +1,10 @@
 {{ config(materialized='ephemeral') }}
--- The as-of days to compute features for: vars `min_date`/`max_date` (inclusive, 'YYYY-MM-DD';
--- Dagster's daily partitions pass both). Without them, the days after the last one in the
--- feature mart (or from the first day with activity) up to the last day with activity.
+-- The as-of days to compute features for: `min_date`/`max_date` (inclusive, 'YYYY-MM-DD'; vars,
+-- or the environment for Dagster's daily partitions: macro `feature_date`). Without them, the
+-- days after the last one in the feature mart (or from the first day with activity) up to the
+-- last day with activity.
 {%- set mart = feature_mart_relation() %}
+{%- set first, last = feature_date('min_date'), feature_date('max_date') %}
 with
 
 activity as (
@@ -20,15 +22,15 @@ calendar as (
 bounds as (
 
     select
-        {% if var('min_date', none) -%}
-            cast('{{ var("min_date") }}' as date)
+        {% if first -%}
+            cast('{{ first }}' as date)
         {%- elif mart is not none -%}
             (select {{ add_days('max(as_of_date)', 1) }} from {{ mart }})
         {%- else -%}
             (select min(activity_date) from activity)
         {%- endif %} as start_date,
-        {% if var('max_date', none) -%}
-            cast('{{ var("max_date") }}' as date)
+        {% if last -%}
+            cast('{{ last }}' as date)
         {%- else -%}
             (select max(activity_date) from activity)
         {%- endif %} as end_date

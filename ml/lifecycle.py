@@ -9,11 +9,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 
-from ml.evaluate import plots
 from ml.evaluate.baselines import STARTER_RULES, fit_logistic_baseline, logistic_score, rules_score
 from ml.evaluate.report import BlockReport, ScoredModel, evaluate_block
 from ml.gate import (
@@ -57,6 +55,8 @@ def train_challenger(
     """Fit on train (early stopping and calibration on validation), choose the decision policy
     on validation, and log everything with the model as the new `challenger` version, with the
     training reference its drift checks will compare with."""
+    import mlflow  # on use: Dagster's definitions load without it
+
     train, valid = training_set.block("train"), training_set.block("validation")
     model = train_risk_model(train, valid, training_set.features, config)
     scored = valid.assign(probability=model.predict_proba(valid))
@@ -163,6 +163,8 @@ def evaluate_challenger(
             override_reason=override_reason,
         )
 
+    import mlflow  # on use: Dagster's definitions load without it
+
     plot_dir.mkdir(parents=True, exist_ok=True)
     files = _write_plots(plot_dir, test, scores, models, challenger.model)
     already_champion = champion is not None and champion.version == challenger.version
@@ -203,6 +205,8 @@ def _scored(registered: RegisteredModel, frame: pd.DataFrame) -> ScoredModel:
 def _write_plots(
     folder: Path, test: pd.DataFrame, scores: dict[str, np.ndarray], models: dict[str, ScoredModel], model: RiskModel
 ) -> list[Path]:
+    from ml.evaluate import plots  # on use: Dagster's definitions load without it (matplotlib)
+
     labels = test["is_bad"].to_numpy(bool)
     probabilities = {name: m.probability for name, m in models.items()}
     challenger = models["challenger"]

@@ -15,15 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
 
 from ml.gate import promotion_record_problems
 from ml.monitor.reference import TrainingReference
@@ -31,6 +27,9 @@ from ml.policy import SIDE_COLUMN, DecisionPolicy
 from ml.redact import redact_uri
 from ml.score.rules import matched, rules_on_inputs
 from ml.train.model import RiskModel
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
@@ -42,8 +41,21 @@ DEFAULT_MODEL_NAME = "vigil_account_risk"
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
-    """The risk model as an MLflow pyfunc: calibrated probability and policy band per row (with
+def _load_context(self, context) -> None:
+    self.model = RiskModel.load(Path(context.artifacts["risk_model"]))
+    self.policy = DecisionPolicy.from_dict(json.loads(Path(context.artifacts["policy"]).read_text()))
+    reference = context.artifacts.get(REFERENCE_ARTIFACT)
+    self.reference = TrainingReference.load(Path(reference)) if reference else None
+
+
+def _predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    probability = self.model.predict_proba(model_input)
+    ruled = matched(model_input, rules_on_inputs(self.model.features))
+    band = self.policy.band(probability, model_input.get(SIDE_COLUMN), ruled)
+    return pd.DataFrame({"probability": probability, "band": band})
+
+
+_PYFUNC_DOC = """The risk model as an MLflow pyfunc: calibrated probability and policy band per row (with
     the daily rules that read only model features: `ml.score.rules.rules_on_inputs`).
 
     Its artifacts are the booster (XGBoost JSON), the calibration, the decision policy and the
@@ -53,17 +65,26 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     (int64) before `predict`.
     """
 
-    def load_context(self, context) -> None:
-        self.model = RiskModel.load(Path(context.artifacts["risk_model"]))
-        self.policy = DecisionPolicy.from_dict(json.loads(Path(context.artifacts["policy"]).read_text()))
-        reference = context.artifacts.get(REFERENCE_ARTIFACT)
-        self.reference = TrainingReference.load(Path(reference)) if reference else None
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        probability = self.model.predict_proba(model_input)
-        ruled = matched(model_input, rules_on_inputs(self.model.features))
-        band = self.policy.band(probability, model_input.get(SIDE_COLUMN), ruled)
-        return pd.DataFrame({"probability": probability, "band": band})
+def _pyfunc_class() -> type:
+    """`RiskModelPyfunc`, a subclass of MLflow's `PythonModel`, made on first use: importing
+    MLflow takes seconds, which every Dagster run would pay loading its definitions. It is kept
+    as `ml.registry.RiskModelPyfunc`, the name the logged models' pickles refer to."""
+    made = globals().get("RiskModelPyfunc")
+    if made is None:
+        import mlflow.pyfunc
+
+        methods = {"__module__": __name__, "__doc__": _PYFUNC_DOC, "load_context": _load_context, "predict": _predict}
+        globals()["RiskModelPyfunc"] = made = type("RiskModelPyfunc", (mlflow.pyfunc.PythonModel,), methods)
+    return made
+
+
+def __getattr__(name: str):
+    """`ml.registry.RiskModelPyfunc` on first access (PEP 562): how a fresh process loading a
+    logged version finds the class its pickle names."""
+    if name == "RiskModelPyfunc":
+        return _pyfunc_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UngatedChampionError(RuntimeError):
@@ -123,6 +144,8 @@ class ModelRegistry:
         self.model_name = model_name
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from mlflow import MlflowClient  # on use: Dagster's definitions load without it
+
         self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     @classmethod
@@ -135,6 +158,8 @@ class ModelRegistry:
 
     def activate(self) -> None:
         """Point MLflow's fluent API (mlflow.*) at this store."""
+        import mlflow
+
         configured = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
@@ -165,6 +190,8 @@ class ModelRegistry:
         self, run_id: str | None = None, run_name: str | None = None, tags: dict[str, str] | None = None
     ) -> Iterator[str]:
         """An active MLflow run (a new one, or `run_id` resumed) for the fluent logging calls."""
+        import mlflow
+
         self.activate()
         with mlflow.start_run(
             run_id=run_id, experiment_id=None if run_id else self.experiment_id(), run_name=run_name, tags=tags
@@ -181,8 +208,10 @@ class ModelRegistry:
         """Log the model (with signature, input example and its training reference) into the
         active run, register it as a new version of the model name, and point `challenger` at
         it. Returns the version."""
+        import mlflow
         import sklearn
         import xgboost
+        from mlflow.models import infer_signature
 
         example = input_example[model.features].astype("float64").reset_index(drop=True)
         with tempfile.TemporaryDirectory() as folder:
@@ -199,7 +228,7 @@ class ModelRegistry:
             )
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
-                python_model=RiskModelPyfunc(),
+                python_model=_pyfunc_class()(),
                 artifacts=artifacts,
                 signature=infer_signature(example, output),
                 input_example=example,
@@ -218,6 +247,8 @@ class ModelRegistry:
     def _by_alias(self, alias: str):
         """The ModelVersion behind `alias`, None when the model or the alias does not exist;
         any other failure (a locked store, a server error) is raised, never read as "no model"."""
+        from mlflow.exceptions import MlflowException
+
         try:
             return self.client.get_model_version_by_alias(self.model_name, alias)
         except MlflowException as error:
@@ -262,6 +293,8 @@ class ModelRegistry:
         return self._load(self.client.get_model_version(self.model_name, str(version)))
 
     def _load(self, version: ModelVersion) -> RegisteredModel:
+        import mlflow
+
         self.activate()
         # By version, not by alias again: a promotion in between must not mix two versions.
         uri = f"models:/{self.model_name}/{version.version}"

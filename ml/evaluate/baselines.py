@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ def rules_score(frame: pd.DataFrame, rules: tuple[Rule, ...] = STARTER_RULES) ->
 
 def fit_logistic_baseline(train: pd.DataFrame, features: list[str], seed: int, label: str = "is_bad") -> Pipeline:
     """Median-imputed, standardised logistic regression fitted on the training block only."""
+    from sklearn.impute import SimpleImputer  # on use: Dagster's definitions load without it
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 
 def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, bins: int = 10) -> float:
@@ -75,6 +74,12 @@ def score_metrics(
     ties (beyond the calibration's end points). `queue` (default: the score) orders the review
     queue: a model's raw score with the rows a rule reviews anyway first (`queue_priority`).
     """
+    from sklearn.metrics import (
+        average_precision_score,
+        brier_score_loss,
+        roc_auc_score,
+    )  # on use: Dagster's definitions load without it
+
     y, p = frame[label].astype(int).to_numpy(), frame[probability or score].to_numpy(float)
     ranking = frame[score].to_numpy(float)
     queued = top_k_per_day(frame, queue or score, review_capacity).to_numpy()

@@ -18,7 +18,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
 
 from ml.evaluate.metrics import QUEUE_GROUP, recall_by_group, top_k_per_day
 from ml.evaluate.report import metric_key
@@ -135,6 +134,8 @@ class Restated:
 
 
 def _headline(y: np.ndarray, score: np.ndarray, queued: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score  # on use: Dagster's definitions load without it
+
     bad = y == 1
     return {
         "average_precision": float(average_precision_score(y, score)) if bad.any() and not bad.all() else math.nan,

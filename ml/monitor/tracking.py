@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from mlflow.entities import Metric
-
 from ml.gate import EVALUATION_RUN_TAG
 from ml.monitor.performance import HEADLINE, Restated
 from ml.registry import ModelRegistry
@@ -84,6 +82,8 @@ def log_restated(registry: ModelRegistry, restated: Restated) -> str:
     A day graded again (labels corrected, re-published) adds a later point at the same step."""
     if restated.first_day != restated.last_day:
         raise ValueError("log one graded day at a time (step = the as-of day)")
+    from mlflow.entities import Metric  # on use: Dagster's definitions load without it
+
     run_id = restated_run(registry, restated.model_version)
     model_id = registry.client.get_model_version(registry.model_name, restated.model_version).model_id
     now, step = int(time.time() * 1000), day_step(restated.first_day)

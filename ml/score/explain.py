@@ -22,7 +22,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from ml import settings
 from ml.policy import SIDE_COLUMN, DecisionPolicy
@@ -85,6 +84,8 @@ def _absent(wanted: Sequence[str], found: pd.Series) -> list[str]:
 
 
 def _load_version(registry: ModelRegistry, version: str):
+    from mlflow.exceptions import MlflowException  # on use: Dagster's definitions load without it
+
     try:
         return registry.load_version(version)
     except MlflowException as error:

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import average_precision_score
 
 from ml.train.treeshap import TreeShapTables
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+# XGBoost (which imports scikit-learn) is imported on use in this module: Dagster's definitions
+# import it through the registry, and every run's process start would pay for both.
 
 WEIGHTINGS = ("none", "balanced")
 BOOSTER_FILE = "booster.json"
@@ -64,6 +68,8 @@ class Calibration:
 
     @classmethod
     def fit(cls, raw_scores: np.ndarray, labels: pd.Series) -> Calibration:
+        from sklearn.isotonic import IsotonicRegression
+
         raw_scores = np.asarray(raw_scores, float)
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_scores, labels)
         centers = pd.Series(raw_scores).groupby(iso.predict(raw_scores)).mean()  # level -> block center
@@ -94,6 +100,8 @@ class RiskModel:
     _shap_tables: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def _dmatrix(self, frame: pd.DataFrame) -> xgb.DMatrix:
+        import xgboost as xgb
+
         return xgb.DMatrix(frame[self.features].astype("float32"), feature_names=self.features)
 
     def feature_matrix(self, frame: pd.DataFrame) -> np.ndarray:
@@ -150,6 +158,8 @@ class RiskModel:
 
     @classmethod
     def load(cls, folder: Path) -> RiskModel:
+        import xgboost as xgb
+
         booster = xgb.Booster()
         booster.load_model(folder / BOOSTER_FILE)
         meta = json.loads((folder / META_FILE).read_text())
@@ -164,10 +174,14 @@ class RiskModel:
 
 
 def _matrix(frame: pd.DataFrame, features: list[str], label: str) -> xgb.DMatrix:
+    import xgboost as xgb
+
     return xgb.DMatrix(frame[features].astype("float32"), label=frame[label].astype("int8"), feature_names=features)
 
 
 def _fit_booster(train: xgb.DMatrix, valid: xgb.DMatrix, config: TrainConfig, scale_pos_weight: float) -> xgb.Booster:
+    import xgboost as xgb
+
     return xgb.train(
         config.xgb_params(scale_pos_weight),
         train,
@@ -187,6 +201,8 @@ def train_risk_model(
     Calibration (centered isotonic) is fitted on the validation block, which the trees never
     train on.
     """
+    from sklearn.metrics import average_precision_score
+
     positives = float(train[label].sum())
     if positives == 0 or positives == len(train):
         raise ValueError("the training block needs both bad and good snapshots")

@@ -22,10 +22,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-import xgboost as xgb
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    import xgboost as xgb
 
 # Tables hold leaves x 2^depth x depth floats: 2,600 leaves of depth 6 are 8 MB. Deeper trees
 # grow them exponentially; past this many entries `build` declines (use `pred_contribs`).
@@ -164,6 +167,8 @@ class TreeShapTables:
                 values = np.array([leaves[i].value for i in of_d])
                 zeros = np.array([leaves[i].zero_fractions for i in of_d])
                 table[of_d, : 2**d, :d] = _shapley_table(values, zeros)
+        import scipy.sparse as sp  # on use: Dagster's definitions load without it
+
         n_features = int(booster.num_features())
         to_features = sp.csr_matrix(
             (np.ones(n * depth), (slot_feature.reshape(-1), np.arange(n * depth))), shape=(n_features, n * depth)

@@ -1,3 +1,8 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,3 +102,37 @@ def test_scoring_loads_the_champion_only_when_the_gate_passed_it(trained, tmp_pa
 
     with pytest.raises(UngatedChampionError, match="v2 carries no gate pass"):
         registry.load_champion()
+
+
+def test_a_logged_version_loads_in_a_fresh_process_by_the_class_name_its_pickle_holds(trained, tmp_path):
+    """`RiskModelPyfunc` is made on first use (MLflow is imported lazily); the pickle of a logged
+    version names `ml.registry.RiskModelPyfunc` and a process that never touched the registry
+    still loads and scores it."""
+    model, policy = trained
+    registry = ModelRegistry.from_env(tmp_path)
+    with registry.run():
+        registry.log_model(model, policy, _frame(5, 3))
+    (pickled,) = (tmp_path / "mlflow" / "artifacts").rglob("python_model.pkl")
+    content = pickled.read_bytes()
+    assert b"ml.registry" in content and b"RiskModelPyfunc" in content
+    assert b"_load_context" not in content  # by reference, not the class's code by value
+
+    test = _frame(50, 6)
+    script = (
+        "import sys, mlflow, pandas as pd;"
+        f"mlflow.set_tracking_uri({registry.tracking_uri!r}); mlflow.set_registry_uri({registry.tracking_uri!r});"
+        f"m = mlflow.pyfunc.load_model({registry.model_uri(CHALLENGER)!r});"
+        "print(type(m.unwrap_python_model()).__module__);"
+        "print(m.predict(pd.read_json(sys.stdin, orient='split'))['probability'].to_json(orient='values'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=test[FEATURES].to_json(orient="split"),
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    module, probabilities = done.stdout.strip().splitlines()[-2:]
+    assert module == "ml.registry"
+    np.testing.assert_allclose(json.loads(probabilities), model.predict_proba(test), atol=1e-6)

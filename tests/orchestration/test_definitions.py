@@ -1,7 +1,13 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from ml.contract import TABLES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _graph():
@@ -194,3 +200,13 @@ def test_the_labels_coverage_test_is_a_check_of_the_labels_run_with_them_not_wit
     graph = _graph()
     [check] = [k for k in graph.asset_check_keys if k.name == "assert_labels_cover_every_feature_snapshot"]
     assert check.asset_key == _model_key("fct_account_labels_daily")
+
+
+def test_loading_the_definitions_imports_no_model_library():
+    """Every run's process loads the definitions first: MLflow, scikit-learn (XGBoost imports it),
+    SciPy and matplotlib are imported by the steps that use them, not by the load."""
+    heavy = ("mlflow", "sklearn", "xgboost", "scipy", "matplotlib")
+    script = f"import sys, orchestration.definitions; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

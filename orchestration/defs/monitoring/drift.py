@@ -18,7 +18,6 @@ import dagster as dg
 import pandas as pd
 
 from ml import settings
-from ml.monitor import plots
 from ml.monitor.drift import DayDrift, measure_day, psi_level
 from ml.monitor.fallback import trailing_reference
 from ml.monitor.reference import TrainingReference
@@ -113,6 +112,8 @@ def drift_check_results(
 ) -> Iterator[dg.AssetCheckResult]:
     """`feature_drift` and `score_drift` over the run's days, with plots of its last day.
     `warnings` holds the recorded results that did not pass, by check (`drift.features`, ...)."""
+    from ml.monitor import plots  # on use: Dagster's definitions load without it (matplotlib)
+
     drifts, thresholds = monitor.days, monitor.thresholds
     last = drifts[-1]
     folder = drift_dir(last.day)

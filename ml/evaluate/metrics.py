@@ -74,11 +74,8 @@ def score_metrics(
     ties (beyond the calibration's end points). `queue` (default: the score) orders the review
     queue: a model's raw score with the rows a rule reviews anyway first (`queue_priority`).
     """
-    from sklearn.metrics import (
-        average_precision_score,
-        brier_score_loss,
-        roc_auc_score,
-    )  # on use: Dagster's definitions load without it
+    # On use: Dagster's definitions load without scikit-learn.
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
     y, p = frame[label].astype(int).to_numpy(), frame[probability or score].to_numpy(float)
     ranking = frame[score].to_numpy(float)

@@ -1,7 +1,7 @@
 """What a reviewer needs about one scored day, read from the warehouse (read-only): the review
 and block items, a rule's reviews first (`ml.score.rules`: they take the capacity first, as in
-the decision policy), then highest score first, each with its reasons, its recent scores, its decision history
-and its linked accounts' own status, plus the day's band rates, drift and publication status.
+the decision policy), then highest score first, each with its reasons, its recent scores, its
+decision history and its linked accounts' own status, plus the day's band rates, drift and publication status.
 Flagged accounts of one linked group (`group_id`, the mart's `linked_group_id`) make one work
 item: a reviewer judges the group, its shared identifiers and its members' evidence together.
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 import threading
 
-# What `ModelRegistry.load_champion` and scoring import (XGBoost imports scikit-learn).
-MODEL_LIBRARIES = ("mlflow.pyfunc", "mlflow.exceptions", "xgboost", "sklearn.isotonic")
+# What `ModelRegistry.load_champion` and scoring import (XGBoost imports scikit-learn itself).
+MODEL_LIBRARIES = ("mlflow.pyfunc", "xgboost")
 
 
 def _import_all(names: tuple[str, ...]) -> None:

@@ -3,6 +3,7 @@ saved by the last successful command with the same vars and profile variables, s
 and leaves a bounded number of target folders."""
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -109,6 +110,35 @@ def test_the_resource_opens_no_adapter_in_the_run_process():
 
     dbt = defs.resources["dbt"]
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_resource_knows_its_dbt_version_without_running_dbt(monkeypatch):
+    import subprocess
+
+    from dagster_dbt.core import resource as dagster_dbt_resource
+
+    from orchestration.definitions import defs
+
+    dbt = defs.resources["dbt"]
+    answered = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", lambda *a, **k: pytest.fail(f"ran {a}"))
+    fresh = type(dbt)(project_dir=dbt.project_dir, dbt_executable=dbt.dbt_executable)
+    assert f"installed: {fresh._cli_version}" in answered  # the version `dbt --version` reports
+
+
+def test_another_dbt_executable_still_answers_for_itself(tmp_path, monkeypatch):
+    from dagster_dbt.core import resource as dagster_dbt_resource
+
+    fake = tmp_path / "dbt"
+    fake.write_text("#!/bin/sh\necho 'Core:\n  - installed: 9.8.7'\n")
+    fake.chmod(0o755)
+    assert not invocation.installed_beside_python(str(fake))
+    assert invocation.installed_beside_python(str(Path(sys.prefix) / "bin" / "dbt"))
+    ran = []
+    real = dagster_dbt_resource.check_output
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", lambda args: ran.append(args) or real(args))
+    dbt = invocation.VigilDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=str(fake))
+    assert str(dbt._cli_version) == "9.8.7" and ran == [[str(fake), "--version"]]
 
 
 def test_each_days_feature_build_starts_from_the_last_parse_with_its_days_for_dbt_only(tmp_path, monkeypatch):

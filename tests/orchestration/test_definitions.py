@@ -136,7 +136,7 @@ def test_dbt_subprocesses_get_the_duckdb_memory_cap_and_threads(monkeypatch):
     assert WarehouseResource(engine="snowflake").dbt_env() == {}
 
 
-def test_one_publishing_run_at_a_time_the_instance_queues_the_others(tmp_path):
+def test_one_publishing_run_at_a_time_the_instance_queues_the_others_and_starts_them_promptly(tmp_path):
     import shutil
     from pathlib import Path
 
@@ -152,6 +152,8 @@ def test_one_publishing_run_at_a_time_the_instance_queues_the_others(tmp_path):
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
     limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": key, "limit": 1} in limits
+    # A near-real-time batch starts at most a second after its sensor tick (the default waits 5).
+    assert instance.run_coordinator.dequeue_interval_seconds == 1
 
 
 def test_scoring_shows_the_publication_gates_checks_all_blocking_and_drift_apart():

@@ -27,18 +27,22 @@ own process, and with its artifacts kept in bounds.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+from packaging import version
 
 PARTIAL_PARSE = "partial_parse.msgpack"
 PARSE_CACHE = "vigil_parse_cache"  # under the project's target folder
@@ -52,10 +56,28 @@ _ENV_VAR = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 class VigilDbtCliResource(DbtCliResource):
     """dagster-dbt's resource without the dbt adapter it opens in the run's process for every
     command: the adapter serves row counts and column metadata only, which Vigil does not
-    fetch. dagster-dbt takes the same path (no adapter) for the dbt Fusion engine."""
+    fetch. dagster-dbt takes the same path (no adapter) for the dbt Fusion engine. It also reads
+    the version of the dbt installed beside this Python instead of running `dbt --version`."""
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]):  # noqa: ARG002 (dagster-dbt's signature)
         return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # dagster-dbt runs `dbt --version` once per run's resource: 3.6-4 s on an idle machine
+        # (it imports every adapter), seconds a near-real-time batch cannot spare. The dbt
+        # beside this interpreter is the dbt-core package installed here: its version is in the
+        # package metadata. Any other executable still answers for itself.
+        if installed_beside_python(self.dbt_executable):
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return DbtCliResource._cli_version.func(self)
+
+
+def installed_beside_python(executable: str) -> bool:
+    """Whether `executable` (a name on PATH or a path) is the one in this interpreter's
+    environment (`<sys.prefix>/bin`), i.e. the entry point of the packages installed here."""
+    found = shutil.which(executable)
+    return found is not None and Path(found).resolve() == (Path(sys.prefix) / "bin" / Path(found).name).resolve()
 
 
 def profile_variables(profiles_yml: Path) -> tuple[str, ...]:

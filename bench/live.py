@@ -97,6 +97,8 @@ def prepare(base: Path, accounts: int, seed: int, hold_back_days: int) -> None:
 def fresh_run(base: Path, run: Path) -> None:
     shutil.rmtree(run, ignore_errors=True)
     shutil.copytree(base, run, ignore=shutil.ignore_patterns("prepared.json"))
+    # The instance settings of the code measured, not of the code that prepared the base.
+    shutil.copy(REPO / "orchestration" / "dagster.yaml", run / "dagster_home" / "dagster.yaml")
 
 
 def _dagster(root: Path, *args: str) -> subprocess.CompletedProcess:

@@ -64,7 +64,7 @@ defs = dg.Definitions(
     resources={
         "mlflow": MlflowResource(),
         "warehouse": WarehouseResource(engine=settings.warehouse_engine(), duckdb_path=str(settings.duckdb_path())),
-        "dbt": VigilDbtCliResource(project_dir=vigil_dbt_project, dbt_executable=_dbt_executable()),
+        "dbt": VigilDbtCliResource(project_dir=vigil_dbt_project, dbt_executable=_dbt_executable(), in_process=True),
     },
     # One process for all steps of a run: a DuckDB file takes a single writer at a time.
     executor=dg.in_process_executor,

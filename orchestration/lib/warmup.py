@@ -1,9 +1,10 @@
-"""Import a near-real-time batch's model libraries while its dbt build runs.
+"""Import a near-real-time batch's model libraries while it ingests.
 
 Every batch is a new run process. Its definitions load without MLflow, XGBoost and
-scikit-learn (seconds to import), and only the batch's last step, scoring, needs them. The
-step before it waits on a dbt subprocess (the incremental models build) for half a minute:
-importing them in a background thread meanwhile takes their import off the batch's latency.
+scikit-learn (4 s to import), and only the batch's last step, scoring, needs them. Its first
+step, ingestion, mostly waits on DuckDB and Arrow, which release Python's lock: importing them
+in a background thread meanwhile takes their import off the batch's latency. (Started with
+the dbt build instead, they would take Python's lock from dbt, which runs in the same process.)
 """
 
 from __future__ import annotations

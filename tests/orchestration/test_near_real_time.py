@@ -3,6 +3,7 @@
 accounts it touched (and their linked accounts), with the batch's cut-off and trigger file,
 and publishes only escalations to `review`, through its gate. A batch without new files scores nothing."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,13 +36,13 @@ def _takeover_logins(landing: Path, account: str) -> Path:
     return path
 
 
-MODEL_IMPORTS: list = []  # the threads the batches' models step started (orchestration/lib/warmup.py)
+MODEL_IMPORTS: list = []  # the threads the batches' ingestion started (orchestration/lib/warmup.py)
 
 
 @pytest.fixture(scope="module")
 def batch(pipeline_run, tmp_path_factory):
     from orchestration.definitions import defs
-    from orchestration.defs.dbt import assets as dbt_assets
+    from orchestration.defs.ingestion import assets as ingestion_assets
     from orchestration.lib.resources import MlflowResource, WarehouseResource
     from orchestration.lib.warmup import start_model_imports
 
@@ -66,7 +67,7 @@ def batch(pipeline_run, tmp_path_factory):
             "warehouse": WarehouseResource(engine="duckdb", duckdb_path=str(path)),
             "mlflow": MlflowResource(),
         }
-        mp.setattr(dbt_assets, "start_model_imports", lambda: MODEL_IMPORTS.append(start_model_imports()))
+        mp.setattr(ingestion_assets, "start_model_imports", lambda: MODEL_IMPORTS.append(start_model_imports()))
         job = defs.resolve_job_def("near_real_time")
         instance = dg.DagsterInstance.ephemeral()
         first = job.execute_in_process(instance=instance, resources=resources)
@@ -183,8 +184,12 @@ def test_a_batch_runs_dbt_on_a_warm_parse_without_unit_tests(batch):
         _dbt_folders(again.run_id, "vigil_dbt_models"),
     )
     assert len(_dbt_folders(first.run_id, "intraday_features")) == 1
-    # Each batch's models step imported the scoring step's libraries beside its dbt build.
+    # Each batch's ingestion imported the scoring step's libraries in the background.
     assert len(MODEL_IMPORTS) == 2 and not any(thread.is_alive() for thread in MODEL_IMPORTS)
+    # Its dbt commands ran in the run's own process (orchestration/defs/dbt/in_process.py).
+    for folder in (models_first, *_dbt_folders(first.run_id, "intraday_features")):
+        started = json.loads((folder / "dbt.log").read_text().splitlines()[0])
+        assert started["info"]["name"] == "MainReportVersion" and started["info"]["pid"] == os.getpid()
     # The second batch's build starts from the parse the first one saved (same profile, same
     # vars): dbt does not parse the project again.
     assert "Unable to do partial parsing" not in (models_again / "dbt.log").read_text()

@@ -17,7 +17,6 @@ from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG, tagged
-from orchestration.lib.warmup import start_model_imports
 
 FEATURES_MODEL = "fct_account_features_daily"
 LABELS_MODEL = "fct_account_labels_daily"
@@ -64,10 +63,7 @@ def _stream_build(
 def vigil_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtModelsConfig
 ):
-    near_real_time = tagged(context, NEAR_REAL_TIME_TAG)
-    if near_real_time:
-        start_model_imports()  # the batch's scoring step needs them: imported while dbt builds
-    unit_tests = not near_real_time  # a batch leaves them to CI and the daily run
+    unit_tests = not tagged(context, NEAR_REAL_TIME_TAG)  # a batch leaves them to CI and the daily run
     yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh, unit_tests))
 
 

@@ -13,6 +13,7 @@ from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
 from ml.warehouse import Role
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG, tagged
+from orchestration.lib.warmup import start_model_imports
 
 GROUP = "ingestion"
 # dbt sources `marketplace.<table>` and `ingest.<table>` map to these keys, so the dbt
@@ -60,6 +61,8 @@ def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
     batch = tagged(context, NEAR_REAL_TIME_TAG)
+    if batch:
+        start_model_imports()  # the batch's scoring step needs them: imported while it ingests and builds
     options = replace(IngestOptions.from_env(), wait_for_recent=not batch)
     report = ingest_landing(warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id, options=options)
     for outcome in report.rejected:

@@ -114,20 +114,23 @@ class DbtRunnerProcess:
     def _run(self, changed: Mapping[str, str]) -> None:
         from dbt.cli.main import dbtRunner
 
-        try:
-            with scoped_environ(changed):
+        # Everything written inside the block: the scrubber reads the command's secrets there.
+        with scoped_environ(changed):
+            try:
+                result = dbtRunner(callbacks=[self._forward]).invoke([*self.args[1:], *QUIET_CONSOLE])
+                if result.exception is not None:
+                    self._write(f"dbt failed: {type(result.exception).__name__}: {result.exception}")
+                self.returncode = 0 if result.success else EXIT_ERROR if result.exception else EXIT_FAILURE
+            except BaseException:  # noqa: BLE001 (reported on the pipe, as a crashed process's stderr would be)
+                self._write(traceback.format_exc())
+                self.returncode = EXIT_ERROR
+            finally:
                 try:
-                    result = dbtRunner(callbacks=[self._forward]).invoke([*self.args[1:], *QUIET_CONSOLE])
-                finally:
                     close_duckdb()
-            if result.exception is not None:
-                self._write(f"dbt failed: {type(result.exception).__name__}: {result.exception}")
-            self.returncode = 0 if result.success else EXIT_ERROR if result.exception else EXIT_FAILURE
-        except BaseException:  # noqa: BLE001 (reported on the pipe, as a crashed process's stderr would be)
-            self._write(traceback.format_exc())
-            self.returncode = EXIT_ERROR
-        finally:
-            self._close_writer()
+                except Exception:  # noqa: BLE001 (the file may still be held: the command fails)
+                    self._write(traceback.format_exc())
+                    self.returncode = EXIT_ERROR
+                self._close_writer()
 
     def _forward(self, msg) -> None:
         """One dbt event as its JSON log line, the way the console prints it at info level."""

@@ -115,3 +115,17 @@ def test_the_resource_runs_its_commands_in_process_and_raises_dbts_errors(ingest
     monkeypatch.setenv("VIGIL_DUCKDB_PATH", str(_warehouse(ingested_duckdb, tmp_path / "fresh")))
     with pytest.raises(DagsterDbtCliRuntimeError, match="exit code `1`"):
         dbt.cli(["run", "--select", UNBUILT_PARENT], target_path=tmp_path / "failed").wait()
+
+
+def test_a_terminated_run_stops_its_dbt_command(ingested_duckdb, tmp_path):
+    import time
+
+    env = _env(_warehouse(ingested_duckdb, tmp_path))
+    endless = ["show", "--inline", "select count(*) as n from range(1000000000000)"]  # hours of work
+    process = DbtRunnerProcess(_command(endless, tmp_path), env=env)
+    time.sleep(8)  # dbt has parsed and started the query
+    assert process.poll() is None
+    process.send_signal(2)  # what dagster-dbt does when the run is terminated
+    assert process.wait(timeout=60) != 0  # raises if the query still runs a minute later
+    with process.stdout:
+        assert any("INTERRUPT" in line.decode().upper() for line in process.stdout)

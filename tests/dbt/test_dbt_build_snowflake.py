@@ -135,3 +135,29 @@ def test_a_run_after_late_files_processes_them_incrementally_on_snowflake(
     assert staged == distinct_ids
     assert _scalar(ingested_snowflake, "select count(*) from intermediate.int_account_changes") > log_entries
     assert _scalar(ingested_snowflake, early_tiles_sql) > 0
+
+
+def test_dbt_snowflake_runs_in_the_run_process_too(ingested_snowflake, tmp_path):
+    """Dagster runs every dbt command in its run's process (orchestration/defs/dbt/in_process.py):
+    dbt-snowflake there, as in production."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from orchestration.defs.dbt.in_process import DbtRunnerProcess
+
+    env = {
+        **os.environ,
+        **dbt_snowflake_env(ingested_snowflake.fakesnow_connection, ingested_snowflake.database),
+        "DBT_LOG_FORMAT": "json",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    folders = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    folders += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "target")]
+    dbt = str(Path(sys.executable).parent / "dbt")
+    process = DbtRunnerProcess([dbt, "seed", "--target", "snowflake", *FAKESNOW_VARS, *folders], env=env)
+    with process.stdout:
+        lines = [line.decode() for line in process.stdout]
+    assert process.wait(timeout=DBT_TIMEOUT_SECONDS) == 0, "\n".join(lines[-20:])
+    assert set(run_results(tmp_path).values()) == {"success"}
+    assert _scalar(ingested_snowflake, "select count(*) from reference.disposable_email_domains") > 0

@@ -140,6 +140,7 @@ def test_a_run_after_late_files_processes_them_incrementally_on_snowflake(
 def test_dbt_snowflake_runs_in_the_run_process_too(ingested_snowflake, tmp_path):
     """Dagster runs every dbt command in its run's process (orchestration/defs/dbt/in_process.py):
     dbt-snowflake there, as in production."""
+    import logging
     import os
     import sys
     from pathlib import Path
@@ -155,9 +156,13 @@ def test_dbt_snowflake_runs_in_the_run_process_too(ingested_snowflake, tmp_path)
     folders = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     folders += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "target")]
     dbt = str(Path(sys.executable).parent / "dbt")
+    connector = logging.getLogger("snowflake.connector")  # Vigil's own sessions log through it
+    before = (connector.level, connector.propagate, list(connector.handlers))
     process = DbtRunnerProcess([dbt, "seed", "--target", "snowflake", *FAKESNOW_VARS, *folders], env=env)
     with process.stdout:
         lines = [line.decode() for line in process.stdout]
     assert process.wait(timeout=DBT_TIMEOUT_SECONDS) == 0, "\n".join(lines[-20:])
+    # dbt-snowflake turns the connector's logger down to ERROR into dbt's own events: undone.
+    assert (connector.level, connector.propagate, list(connector.handlers)) == before
     assert set(run_results(tmp_path).values()) == {"success"}
     assert _scalar(ingested_snowflake, "select count(*) from reference.disposable_email_domains") > 0

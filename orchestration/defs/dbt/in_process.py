@@ -22,12 +22,17 @@ What a thread cannot do like a process, and what stands in for it:
 - **The warehouse file.** dbt-duckdb keeps its DuckDB database open after a command for the
   next one in the same process. It is closed when the command ends, so the step's own
   sessions, and the next run's process, can open the file.
+- **Python logging.** dbt configures loggers of the process it runs in: dbt-snowflake, as it
+  is imported, routes the Snowflake connector's logger into dbt's events at ERROR and stops it
+  propagating; dbt keeps its event loggers and callbacks after a command. Both are undone when
+  the command ends, so Vigil's own logging is as it was before.
 - **Interrupts.** A run being terminated interrupts dbt's open queries (what dbt itself does
   on Ctrl-C); the command then fails and the thread ends.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -70,6 +75,41 @@ def close_duckdb() -> None:
         environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
     if environment is not None:
         environment.close()
+
+
+def _logger_state(logger: logging.Logger) -> tuple[int, bool, bool, list[logging.Handler]]:
+    return logger.level, logger.propagate, logger.disabled, list(logger.handlers)
+
+
+def _set_logger_state(logger: logging.Logger, state: tuple[int, bool, bool, list[logging.Handler]]) -> None:
+    level, logger.propagate, logger.disabled, logger.handlers = state[0], state[1], state[2], list(state[3])
+    logger.setLevel(level)  # also clears the manager's cache of effective levels
+
+
+@contextmanager
+def process_logging_kept() -> Iterator[None]:
+    """Python's logging as it was before the block, and dbt's event loggers and callbacks
+    released after it. A logger first configured inside the block loses the handler dbt gave
+    it and goes back to a new logger's defaults (level unset, propagating)."""
+    from dbt_common.events.event_handler import DbtEventLoggingHandler
+    from dbt_common.events.event_manager_client import cleanup_event_logger
+
+    loggers = logging.Logger.manager.loggerDict
+    before = {name: _logger_state(lg) for name, lg in loggers.items() if isinstance(lg, logging.Logger)}
+    root = _logger_state(logging.root)
+    try:
+        yield
+    finally:
+        cleanup_event_logger()
+        _set_logger_state(logging.root, root)
+        for name, logger in list(loggers.items()):
+            if not isinstance(logger, logging.Logger):
+                continue
+            if name in before:
+                _set_logger_state(logger, before[name])
+            elif any(isinstance(h, DbtEventLoggingHandler) for h in logger.handlers):
+                kept = [h for h in logger.handlers if not isinstance(h, DbtEventLoggingHandler)]
+                _set_logger_state(logger, (logging.NOTSET, True, False, kept))
 
 
 def cancel_open_queries() -> None:
@@ -115,7 +155,7 @@ class DbtRunnerProcess:
         from dbt.cli.main import dbtRunner
 
         # Everything written inside the block: the scrubber reads the command's secrets there.
-        with scoped_environ(changed):
+        with scoped_environ(changed), process_logging_kept():
             try:
                 result = dbtRunner(callbacks=[self._forward]).invoke([*self.args[1:], *QUIET_CONSOLE])
                 if result.exception is not None:

@@ -77,39 +77,31 @@ def close_duckdb() -> None:
         environment.close()
 
 
-def _logger_state(logger: logging.Logger) -> tuple[int, bool, bool, list[logging.Handler]]:
-    return logger.level, logger.propagate, logger.disabled, list(logger.handlers)
-
-
-def _set_logger_state(logger: logging.Logger, state: tuple[int, bool, bool, list[logging.Handler]]) -> None:
-    level, logger.propagate, logger.disabled, logger.handlers = state[0], state[1], state[2], list(state[3])
-    logger.setLevel(level)  # also clears the manager's cache of effective levels
-
-
 @contextmanager
 def process_logging_kept() -> Iterator[None]:
-    """Python's logging as it was before the block, and dbt's event loggers and callbacks
-    released after it. A logger first configured inside the block loses the handler dbt gave
-    it and goes back to a new logger's defaults (level unset, propagating)."""
+    """Undo, after the block, what dbt does to the process's Python logging: the loggers it
+    routed into its own events (`DbtEventLoggingHandler`) lose that handler and get back their
+    level and propagation from before (a new logger's defaults if it was created inside);
+    dbt's event loggers and callbacks are released. Nothing else is touched: another thread
+    may configure its own loggers meanwhile."""
     from dbt_common.events.event_handler import DbtEventLoggingHandler
     from dbt_common.events.event_manager_client import cleanup_event_logger
 
     loggers = logging.Logger.manager.loggerDict
-    before = {name: _logger_state(lg) for name, lg in loggers.items() if isinstance(lg, logging.Logger)}
-    root = _logger_state(logging.root)
+    before = {name: (lg.level, lg.propagate) for name, lg in loggers.items() if isinstance(lg, logging.Logger)}
+    before[""] = (logging.root.level, logging.root.propagate)
     try:
         yield
     finally:
         cleanup_event_logger()
-        _set_logger_state(logging.root, root)
-        for name, logger in list(loggers.items()):
+        for name, logger in [("", logging.root), *list(loggers.items())]:
             if not isinstance(logger, logging.Logger):
                 continue
-            if name in before:
-                _set_logger_state(logger, before[name])
-            elif any(isinstance(h, DbtEventLoggingHandler) for h in logger.handlers):
-                kept = [h for h in logger.handlers if not isinstance(h, DbtEventLoggingHandler)]
-                _set_logger_state(logger, (logging.NOTSET, True, False, kept))
+            routed = [h for h in logger.handlers if isinstance(h, DbtEventLoggingHandler)]
+            if routed:
+                level, logger.propagate = before.get(name, (logging.NOTSET, True))
+                logger.handlers = [h for h in logger.handlers if h not in routed]
+                logger.setLevel(level)  # also clears the cache of effective levels
 
 
 def cancel_open_queries() -> None:

@@ -25,7 +25,7 @@ What a thread cannot do like a process, and what stands in for it:
 - **Python logging.** dbt configures loggers of the process it runs in: dbt-snowflake, as it
   is imported, routes the Snowflake connector's logger into dbt's events at ERROR and stops it
   propagating; dbt keeps its event loggers and callbacks after a command. Both are undone when
-  the command ends, so Vigil's own logging is as it was before.
+  the command ends, so Vigil's own Snowflake sessions log as they did before.
 - **Interrupts.** A run being terminated interrupts dbt's open queries (what dbt itself does
   on Ctrl-C); the command then fails and the thread ends.
 """

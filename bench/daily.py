@@ -244,7 +244,7 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
     _restore(path, datetime(2030, 1, 2))
     today = feature_days_env(str(end), str(end))
     # As a Dagster run runs it: in a process that has imported dbt already (bench/dbt_in_process.py).
-    command = [sys.executable, "-m", "bench.dbt_in_process", *dbt_command(scratch, "run", "--exclude", *NOT_DAILY)[1:]]
+    command = [sys.executable, "-m", "bench.dbt_in_process", *dbt_command(scratch, "run", "--exclude", *NOT_DAILY)]
     daily, stdout = _timed(command, {**env, **today})
     dbt_seconds = json.loads(stdout.strip().splitlines()[-1])["seconds"]
     models = _model_seconds(scratch)

@@ -1,6 +1,6 @@
 """Run one dbt command the way a Dagster run does (orchestration/defs/dbt/in_process.py: in a
 process that has already imported dbt) and print its seconds and exit code as JSON on the last
-line: `python -m bench.dbt_in_process <dbt args>`. Used by bench/daily.py."""
+line: `python -m bench.dbt_in_process <dbt executable> <dbt args>`. Used by bench/daily.py."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import dbt.cli.main  # noqa: F401 (imported before the clock starts, as in a run's process)
 
 from orchestration.defs.dbt.in_process import DbtRunnerProcess
 
-DBT = str(Path(sys.executable).parent / "dbt")
-
 
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
-    process = DbtRunnerProcess([DBT, *argv], env=dict(os.environ))
+    process = DbtRunnerProcess(argv, env=dict(os.environ))
     with process.stdout:
         lines = [line.decode().rstrip("\n") for line in process.stdout]
     code = process.wait()

@@ -222,9 +222,7 @@ def _model_seconds(scratch: Path) -> dict[str, float]:
     return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
-def daily_run(
-    accounts: int, start: date, end: date, scratch: Path, env: dict[str, str], repeats: int = 3
-) -> DailyRun:
+def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[str, str], repeats: int = 3) -> DailyRun:
     """Simulate, ingest, build the warehouse as of the day before `end`, then time the daily
     run for `end` and the reference query on the same data, each `repeats` times (the median)."""
     env = {**env, "VIGIL_DATA_DIR": str(scratch), "VIGIL_DUCKDB_PATH": str(scratch / "warehouse.duckdb")}

@@ -259,6 +259,8 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
             shutil.rmtree(scratch / "dbt_target")
             shutil.copytree(before / "dbt_target", scratch / "dbt_target")
             shutil.copy2(before / path.name, path)
+            # A closed DuckDB file has no write-ahead log; a stale one would replay onto the copy.
+            path.with_name(path.name + ".wal").unlink(missing_ok=True)
         daily, stdout = _timed(command, {**env, **today})
         dailies.append((daily, json.loads(stdout.strip().splitlines()[-1])["seconds"], _model_seconds(scratch)))
     shutil.rmtree(before)
@@ -305,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch data folders")
     parser.add_argument("--repeats", type=int, default=3, help="daily runs and reference queries per scenario (median)")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     if not Path("/usr/bin/time").exists():
         raise SystemExit("the benchmark measures CPU and peak memory with GNU time: apt-get install time")
 

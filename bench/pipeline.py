@@ -1,8 +1,10 @@
 """Benchmark the pipeline stages at a given simulated size: `make bench` (see README).
 
 Runs each stage as a separate process (so peak memory is per stage) on a scratch data folder:
-simulate -> ingest -> dbt staging+intermediate -> features (month-sized dbt runs, as a
-Dagster backfill does) -> labels. Prints a table and appends it to bench/results/.
+simulate -> ingest -> dbt staging+intermediate -> features (dbt runs of
+VIGIL_BACKFILL_DAYS_PER_RUN days, as a Dagster backfill does; `--days-per-run`) -> labels.
+Prints a table and appends it to bench/results/. `--scratch DIR --stages features labels`
+resumes a folder kept by `--keep` at a later stage (one size only).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from ml import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -37,10 +41,13 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, peak_kib / 1024
 
 
-def _months(start: date, end: date) -> list[tuple[date, date]]:
+STAGES = ("simulate", "ingest", "staging", "features", "labels")
+
+
+def _chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
     chunks, day = [], start
     while day <= end:
-        last = min(day + timedelta(days=30), end)
+        last = min(day + timedelta(days=days - 1), end)
         chunks.append((day, last))
         day = last + timedelta(days=1)
     return chunks
@@ -52,13 +59,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="2026-01-01")
     parser.add_argument("--end", default="2026-09-30")
     parser.add_argument("--keep", action="store_true", help="keep the scratch data folders")
+    parser.add_argument(
+        "--days-per-run",
+        type=int,
+        default=settings.backfill_days_per_run(),
+        help="as-of days per feature run (default: VIGIL_BACKFILL_DAYS_PER_RUN, else 31)",
+    )
+    parser.add_argument("--scratch", type=Path, help="use this (kept) scratch folder; implies --keep")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run")
     args = parser.parse_args(argv)
+    if args.days_per_run < 1:
+        parser.error("--days-per-run must be at least 1")
+    if args.scratch and len(args.accounts) != 1:
+        parser.error("--scratch takes one --accounts size")
     if not Path("/usr/bin/time").exists():
         raise SystemExit("make bench measures peak memory with GNU time: apt-get install time")
 
     rows = []
     for accounts in args.accounts:
-        scratch = Path(tempfile.mkdtemp(prefix=f"vigil-bench-{accounts}-"))
+        scratch = args.scratch or Path(tempfile.mkdtemp(prefix=f"vigil-bench-{accounts}-"))
         env = {**os.environ, "VIGIL_DATA_DIR": str(scratch), "VIGIL_DBT_TARGET": "local"}
         env["VIGIL_DUCKDB_PATH"] = str(scratch / "warehouse.duckdb")
         dbt = [DBT, "--no-use-colors"]
@@ -75,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         stages = [
             (
                 "simulate",
+                "simulate",
                 [
                     sys.executable,
                     "-m",
@@ -89,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             (
                 "ingest",
+                "ingest",
                 [
                     sys.executable,
                     "-c",
@@ -98,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
                     " print(r.rows_loaded, r.rows_quarantined)",
                 ],
             ),
-            ("dbt staging+intermediate", [*dbt, "build", *project, "--exclude", "marts"]),
+            ("staging", "dbt staging+intermediate", [*dbt, "build", *project, "--exclude", "marts"]),
         ]
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
-        for first, last in _months(start, end):
+        chunks = _chunks(start, end, args.days_per_run)
+        for first, last in chunks:
             stages.append(
                 (
+                    "features",
                     f"features {first}..{last}",
                     [
                         *dbt,
@@ -116,29 +139,35 @@ def main(argv: list[str] | None = None) -> int:
                     ],
                 )
             )
-        stages.append(("labels", [*dbt, "run", *project, "--select", "fct_account_labels_daily"]))
+        stages.append(("labels", "labels", [*dbt, "run", *project, "--select", "fct_account_labels_daily"]))
 
         results = []
-        for name, cmd in stages:
+        for stage, name, cmd in stages:
+            if stage not in args.stages:
+                continue
             wall, peak = _run(cmd, env)
             results.append((name, wall, peak))
             print(f"{accounts:>9,} accounts  {name:<34} {wall:8.1f} s  peak {peak:8.0f} MiB", flush=True)
-        feature_wall = sum(w for n, w, _ in results if n.startswith("features"))
-        feature_peak = max(p for n, _, p in results if n.startswith("features"))
+        features = [(w, p) for n, w, p in results if n.startswith("features")]
+        feature_wall = sum(w for w, _ in features)
+        feature_peak = max((p for _, p in features), default=0.0)
         rows.append(
             {
                 "accounts": accounts,
+                "scratch": str(scratch),
+                "days_per_run": args.days_per_run,
                 "stages": results,
                 "features_total_s": feature_wall,
                 "features_peak_mib": feature_peak,
             }
         )
-        print(
-            f"{accounts:>9,} accounts  features, all {len(_months(start, end))} monthly runs:"
-            f" {feature_wall:.1f} s, peak {feature_peak:.0f} MiB",
-            flush=True,
-        )
-        if not args.keep:
+        if features:
+            print(
+                f"{accounts:>9,} accounts  features, all {len(features)} runs of up to {args.days_per_run} days:"
+                f" {feature_wall:.1f} s, peak {feature_peak:.0f} MiB",
+                flush=True,
+            )
+        if not args.keep and not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
 
     out = ROOT / "bench" / "results"

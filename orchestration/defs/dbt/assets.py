@@ -11,6 +11,7 @@ The near-real-time models (tag `near_real_time`) are in none of them.
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from ml import settings
 from orchestration.defs.dbt.invocation import dbt_command, feature_days_env
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
@@ -76,10 +77,10 @@ def vigil_dbt_models(
     # every new feature day, whose labels do not exist yet.
     exclude=LABELS_COVERAGE_TEST,
     partitions_def=feature_days,
-    # A backfill of many days runs as a few dbt invocations of up to a month each: each reads
-    # the tiles of its days and the 89 before them once, and its output (one row per account
-    # and day) stays a bounded size.
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
+    # A backfill of many days runs as a few dbt invocations of up to a month each
+    # (VIGIL_BACKFILL_DAYS_PER_RUN): each reads the tiles of its days and the 89 before them
+    # once, and its output (one row per account and day) stays a bounded size.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_days_per_run()),
     pool=WAREHOUSE_POOL,
 )
 def vigil_dbt_features_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):

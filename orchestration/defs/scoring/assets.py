@@ -15,6 +15,7 @@ import dagster as dg
 import yaml
 from dagster_dbt import get_asset_key_for_model
 
+from ml import settings
 from ml.features.version import feature_version as versioned_features
 from ml.monitor.drift import drift_checks
 from ml.monitor.thresholds import MonitorThresholds
@@ -123,7 +124,7 @@ def _check_results(results: dict[str, list[tuple[date, CheckResult]]]):
     group_name=GROUP,
     kinds={"python", "xgboost"},
     partitions_def=feature_days,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_days_per_run()),
     pool=WAREHOUSE_POOL,
     deps=[get_asset_key_for_model([vigil_dbt_features_daily], FEATURES_MODEL), champion_model],
     # Blocking: scores that fail a check never reach the enforcement sync in this run. (The
@@ -236,7 +237,7 @@ class SyncConfig(dg.Config):
     group_name=GROUP,
     kinds={"python"},
     partitions_def=feature_days,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_days_per_run()),
     pool=WAREHOUSE_POOL,
     deps=[account_risk_scores],
 )

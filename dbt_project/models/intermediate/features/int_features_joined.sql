@@ -1,76 +1,78 @@
 -- Every feature of every as-of point: the families joined and named, one row per account per
 -- as-of day. The one definition behind the daily mart (fct_account_features_daily) and the
 -- near-real-time rows (fct_account_features_intraday): the as-of days and the accounts come
--- from vars (int_features_as_of_days, int_features_population).
+-- from vars (int_features_as_of_days, int_features_population). Each family is computed on its
+-- own before the join (`materialized_cte`): one join over the families as they are computed
+-- holds them all in memory at once.
 with
 
-population as (
+population as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_population') }}
 
 ),
 
-profile as (
+profile as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_profile') }}
 
 ),
 
-payments as (
+payments as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_payments') }}
 
 ),
 
-buying as (
+buying as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_buying') }}
 
 ),
 
-logins as (
+logins as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_logins') }}
 
 ),
 
-bidding as (
+bidding as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_bidding') }}
 
 ),
 
-top_seller_share as (
+top_seller_share as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_top_seller_share') }}
 
 ),
 
-top_bidder_share as (
+top_bidder_share as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_top_bidder_share') }}
 
 ),
 
-selling as (
+selling as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_selling') }}
 
 ),
 
-enforcement as (
+enforcement as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_enforcement') }}
 
 ),
 
-links as (
+links as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_links') }}
 
 ),
 
-link_groups as (
+link_groups as {{ materialized_cte() }} (
 
     select * from {{ ref('int_features_link_groups') }}
 

@@ -34,3 +34,17 @@ def test_warehouse_sessions_run_with_the_configured_cap_and_threads(monkeypatch,
         ).to_pylist()[0]
     assert row["memory"] == "512.0 MiB"
     assert int(row["threads"]) == 1
+
+
+def test_backfills_run_month_sized_by_default(monkeypatch):
+    monkeypatch.delenv("VIGIL_BACKFILL_DAYS_PER_RUN", raising=False)
+    assert settings.backfill_days_per_run() == 31
+    monkeypatch.setenv("VIGIL_BACKFILL_DAYS_PER_RUN", "7")
+    assert settings.backfill_days_per_run() == 7
+
+
+@pytest.mark.parametrize("value", ["0", "-7", "a week", "7.5"])
+def test_backfill_days_per_run_must_be_a_positive_integer(monkeypatch, value):
+    monkeypatch.setenv("VIGIL_BACKFILL_DAYS_PER_RUN", value)
+    with pytest.raises(ValueError, match="VIGIL_BACKFILL_DAYS_PER_RUN"):
+        settings.backfill_days_per_run()

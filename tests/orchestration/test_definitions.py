@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,22 @@ def test_features_are_partitioned_by_day_and_backfill_in_month_sized_runs():
     assert isinstance(partitions, dg.DailyPartitionsDefinition)
     assert vigil_dbt_features_daily.backfill_policy.max_partitions_per_run == 31
     assert _model_key("fct_account_features_daily") in vigil_dbt_features_daily.keys
+
+
+def test_backfill_days_per_run_come_from_the_environment_for_features_scores_and_sync():
+    # Read when the definitions load, so a fresh interpreter: features, scores and sync backfill
+    # in the same chunks.
+    script = (
+        "from orchestration.defs.dbt.assets import vigil_dbt_features_daily as f;"
+        "from orchestration.defs.scoring.assets import account_risk_scores as s, enforcement_sync as e;"
+        "print([a.backfill_policy.max_partitions_per_run for a in (f, s, e)])"
+    )
+    env = {**os.environ, "VIGIL_BACKFILL_DAYS_PER_RUN": "7"}
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[7, 7, 7]"
 
 
 def test_a_partition_range_becomes_the_feature_builds_window_in_its_environment():

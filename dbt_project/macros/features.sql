@@ -360,7 +360,9 @@
     so. Without it DuckDB plans the families inside the one join pipeline and holds every
     finished family's hash table while it computes the next: a 7-day backfill run at 1M accounts
     ran out of memory at 4 GB and at 6 GB; marked, the same run fits at 4 GB (BENCHMARKS.md,
-    "1M-account backfill"). Snowflake has no such hint and plans CTEs itself. -#}
+    "Feature engine"). The families' results still stay in memory for the join, so a run's
+    memory grows with its as-of points: days per run (VIGIL_BACKFILL_DAYS_PER_RUN) bound it.
+    Snowflake has no such hint and plans CTEs itself. -#}
 {% macro materialized_cte() -%}
     {{ return(adapter.dispatch('materialized_cte')()) }}
 {%- endmacro %}

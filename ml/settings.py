@@ -135,24 +135,6 @@ def duckdb_threads() -> int:
     return threads
 
 
-DEFAULT_BACKFILL_DAYS_PER_RUN = 31
-
-
-def backfill_days_per_run() -> int:
-    """Days per run of a feature, scoring or sync backfill (`VIGIL_BACKFILL_DAYS_PER_RUN`, default
-    31): each run reads the tiles of its days and the 89 before them once, so fewer, longer runs
-    re-read less, while a shorter run bounds what one query holds and spills (at 1M accounts a
-    31-day feature run spills about 38 GB; BENCHMARKS.md). Read when the definitions load."""
-    raw = os.environ.get("VIGIL_BACKFILL_DAYS_PER_RUN", "").strip()
-    try:
-        days = int(raw) if raw else DEFAULT_BACKFILL_DAYS_PER_RUN
-    except ValueError:
-        raise ValueError(f"VIGIL_BACKFILL_DAYS_PER_RUN must be a positive integer, got {raw!r}") from None
-    if days < 1:
-        raise ValueError(f"VIGIL_BACKFILL_DAYS_PER_RUN must be a positive integer, got {raw!r}")
-    return days
-
-
 DEFAULT_INGEST_SETTLE_SECONDS = 10.0
 DEFAULT_INGEST_MAX_FILE_BYTES = 256 * 1024 * 1024
 DEFAULT_INGEST_MEMORY_LIMIT = "2GB"
@@ -169,6 +151,20 @@ def _number(variable: str, default: float, kind: type[int] | type[float]) -> flo
     if value < 0:
         raise ValueError(f"{variable} must be >= 0, got {raw!r}")
     return value
+
+
+DEFAULT_BACKFILL_DAYS_PER_RUN = 31
+
+
+def backfill_days_per_run() -> int:
+    """Days per run of a feature, scoring or sync backfill (`VIGIL_BACKFILL_DAYS_PER_RUN`, default
+    31): each run reads the tiles of its days and the 89 before them once, so fewer, longer runs
+    re-read less, while a shorter run bounds what one query holds (a feature run's memory grows
+    with its days x active accounts; BENCHMARKS.md). Read when the definitions load."""
+    days = int(_number("VIGIL_BACKFILL_DAYS_PER_RUN", DEFAULT_BACKFILL_DAYS_PER_RUN, int))
+    if days < 1:
+        raise ValueError(f"VIGIL_BACKFILL_DAYS_PER_RUN must be at least 1, got {days}")
+    return days
 
 
 def ingest_settle_seconds() -> float:

@@ -355,8 +355,8 @@
     {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}
 
-{#- `with x as {{ materialized_cte() }} (...)`: DuckDB computes the CTE once, on its own, into a
-    buffer that can spill, before the query that reads it; int_features_joined marks each family
+{#- `with x as {{ materialized_cte() }} (...)`: DuckDB computes the CTE once, on its own, before
+    the query that reads it; int_features_joined marks each family
     so. Without it DuckDB plans the families inside the one join pipeline and holds every
     finished family's hash table while it computes the next: a 7-day backfill run at 1M accounts
     ran out of memory at 4 GB and at 6 GB; marked, the same run fits at 4 GB (BENCHMARKS.md,

@@ -1,7 +1,8 @@
 """Rules: a pattern the model does not score moves an `allow` row to `review`, with the rule as
 its reason; the decision's change reason names the rule; the model's own flags are untouched.
-The ring rule runs in the daily run, the takeover rule only in the near-real-time path."""
+The ring and shill rules run in the daily run, the takeover rule only in the near-real-time path."""
 
+import string
 from datetime import date, datetime
 
 import numpy as np
@@ -17,6 +18,8 @@ from ml.score.rules import (
     INTRADAY_RULES,
     RING_SIGNUPS,
     RULE_CODES,
+    SHILL_LINKED_BIDDERS,
+    SHILL_LINKED_BIDS,
     TAKEOVER_LOGIN,
     apply_rules,
     matched,
@@ -39,6 +42,9 @@ def _features() -> pd.DataFrame:
             "new_devices_1d": [1, 2, 0, 1, 1, 0, 0],
             "linked_created_within_7d": [0, 0, 0, 5, 0, 4, 2],
             "linked_group_id": [None, None, None, "group_f", None, "group_r", "group_p"],
+            "bids_on_linked_sellers_30d": [0, 0, 0, 9, 0, 0, 0],
+            "linked_bidder_share_30d": [None] * 7,
+            "bids_received_30d": [0] * 7,
         }
     ).sort_values("account_id", ignore_index=True)  # the scores' order
 
@@ -89,8 +95,40 @@ def test_the_ring_rule_reviews_three_accounts_signed_up_with_it_and_not_two():
     assert (apply_rules(_scores(), networked, (RING_SIGNUPS,))["band"] != "review").all()
 
 
+def _bidders_and_sellers() -> tuple[pd.DataFrame, pd.DataFrame]:
+    features = pd.DataFrame(
+        {
+            "account_id": ["shill", "fan", "ring_seller", "small_seller", "popular_seller", "quiet"],
+            "bids_on_linked_sellers_30d": [7, 4, 0, 0, 0, None],
+            "linked_bidder_share_30d": [None, None, 0.25, 0.5, 0.08, None],
+            "bids_received_30d": [0, 0, 48, 6, 900, 0],
+        }
+    ).sort_values("account_id", ignore_index=True)
+    scores = synthetic_scores(DAY, dict.fromkeys(features["account_id"], "allow"), seed=9)
+    return features, scores.assign(features_ingested_through=datetime(2026, 9, 2, 13, 0))
+
+
+def test_the_shill_rules_review_bids_on_linked_sellers_and_sellers_bid_up_by_their_own_accounts():
+    features, scores = _bidders_and_sellers()
+    ruled = apply_rules(scores, features, (SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)).set_index("account_id")
+
+    assert ruled.loc["shill", "band"] == "review" and ruled.loc["shill", "reason_code_1"] == SHILL_LINKED_BIDS.code
+    assert ruled.loc["shill", "reason_text_1"] == (
+        "7 bids in the last 30 days in shows of sellers that share a device, card, address or IP with it"
+    )
+    assert ruled.loc["ring_seller", "reason_code_1"] == SHILL_LINKED_BIDDERS.code
+    assert ruled.loc["ring_seller", "reason_text_1"] == (
+        "25% of the 48 bids in its shows in the last 30 days came from accounts that share a device, card, "
+        "address or IP with it"
+    )
+    # Under 5 bids on linked sellers; a high share of too few bids; a low share of many; unknown: no match.
+    assert (ruled.loc[["fan", "small_seller", "popular_seller", "quiet"], "band"] == "allow").all()
+    assert ruled.loc[["fan", "small_seller", "popular_seller", "quiet"], "reason_code_1"].isna().all()
+
+
 def test_the_daily_run_applies_the_ring_rule_and_not_the_takeover_rule():
     assert RING_SIGNUPS in DAILY_RULES and TAKEOVER_LOGIN not in DAILY_RULES
+    assert SHILL_LINKED_BIDS in DAILY_RULES and SHILL_LINKED_BIDDERS in DAILY_RULES
     assert all(rule in INTRADAY_RULES for rule in DAILY_RULES)  # the near-real-time path never decides less
     scores = apply_rules(_scores(), _features()).set_index("account_id")
     assert scores.loc["ring", "band"] == "review" and scores.loc["hijacked", "band"] == "allow"
@@ -127,8 +165,9 @@ def test_scoring_a_day_reviews_the_rings_the_model_allows_with_the_rule_as_their
     np.testing.assert_array_equal(explained["band"], scores["band"])
     assert (explained.loc[allowed, "reason_code_1"] == RING_SIGNUPS.code).all()
     # The MLflow model takes model features only: it cannot see the ring's group, so it bands
-    # with the rules that read model features alone (today none of the daily rules).
-    assert rules_on_inputs(FEATURES) == () and rules_on_inputs([*FEATURES, "linked_group_id"]) == DAILY_RULES
+    # with the rules that read model features alone (the shill rules).
+    assert rules_on_inputs(FEATURES) == (SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)
+    assert rules_on_inputs([*FEATURES, "linked_group_id"]) == DAILY_RULES
     np.testing.assert_array_equal(policy.band(scores["score"].to_numpy()), plain["band"])
     np.testing.assert_array_equal(
         policy.band(scores["score"].to_numpy(), None, matched(features, DAILY_RULES)), scores["band"]
@@ -179,7 +218,10 @@ def test_rules_refuse_rows_without_their_features_or_out_of_order():
 def test_rule_codes_are_not_model_reason_codes_and_rules_never_quote_a_zero():
     # The change reason tells a rule's escalation from the model's by the first reason code.
     assert not RULE_CODES & {reason.code for reason in VOCABULARY.values()}
-    # A rule's text quotes the values it matched on: each at least its minimum, never 0.
+    # A rule's text quotes the values it matched on, each at least its minimum: printed at its
+    # minimum (as the text formats it), none reads as zero.
     for rule in INTRADAY_RULES:
-        assert all(minimum >= 1 for minimum in rule.minimums.values()), rule.code
-        assert all("{" + feature + "}" in rule.text for feature in rule.minimums), rule.code
+        quoted = {field: spec for _, field, spec, _ in string.Formatter().parse(rule.text) if field}
+        assert set(quoted) == set(rule.minimums), rule.code
+        for feature, minimum in rule.minimums.items():
+            assert minimum > 0 and format(float(minimum), quoted[feature]).strip("0%.") != "", (rule.code, feature)

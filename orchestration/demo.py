@@ -3,6 +3,9 @@
 Jobs: `ingest_and_stage`, then `features_daily` over the as-of days with activity (partition
 range runs), then `retrain` (labels, training set, model, evaluation, promotion gate, champion),
 then `score` over the last DEMO_SCORED_DAYS days (scores, reasons, enforcement sync).
+When the gate refuses the new challenger and a champion exists (e.g. a second `make demo` on the
+same data trains the same model again, with no gain), the champion stays and scores, as the daily
+schedule would.
 
 The jobs run in-process against the Dagster instance in $DAGSTER_HOME, so the runs, their asset
 materializations and checks show up in the UI started by `make dev`.
@@ -75,6 +78,30 @@ def _feature_chunks(warehouse) -> list[tuple[str, str]]:
     return [(chunk[0], chunk[-1]) for chunk in (wanted[i : i + step] for i in range(0, len(wanted), step))]
 
 
+# Step and check of `retrain` that refuse a challenger (orchestration/defs/ml/assets.py).
+EVALUATION_STEP = "ml__model_evaluation"
+
+
+def refused_by_gate(result) -> bool:
+    """True when a `retrain` run failed only because the promotion gate refused its challenger:
+    the evaluation step is the one step that failed, and its gate check did not pass."""
+    from orchestration.defs.ml.assets import GATE_CHECK
+
+    failed_steps = {event.step_key for event in result.get_step_failure_events()}
+    refused = any(c.check_name == GATE_CHECK and not c.passed for c in result.get_asset_check_evaluations())
+    return not result.success and failed_steps == {EVALUATION_STEP} and refused
+
+
+def gate_refusal(registry) -> str:
+    """What the gate said of the challenger it refused, and which champion stays."""
+    from ml.registry import CHALLENGER, CHAMPION
+
+    challenger, champion = registry.version_of(CHALLENGER), registry.version_of(CHAMPION)
+    run_id = registry.client.get_model_version(registry.model_name, challenger).run_id
+    reasons = registry.client.get_run(run_id).data.tags.get("gate.reasons", "no reasons logged")
+    return f"the gate refused challenger v{challenger} ({reasons}); champion v{champion} stays"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -96,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _prepare_dbt()
 
+    from ml.registry import CHAMPION, ModelRegistry
     from orchestration.definitions import defs
 
     instance = dg.DagsterInstance.get()
@@ -117,18 +145,22 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run("features_daily", (start, end)))
             if not results[-1].success:
                 break
+    kept_champion = None  # the `retrain` run whose challenger the gate refused, the champion scoring
     if all(r.success for r in results):
         results.append(run("retrain"))
-    if all(r.success for r in results):
+        champion = ModelRegistry.from_env(settings.data_dir()).version_of(CHAMPION)
+        if refused_by_gate(results[-1]) and champion is not None:
+            kept_champion = results[-1]
+            log.warning("the gate refused the new challenger: champion v%s stays and scores", champion)
+    if all(r.success or r is kept_champion for r in results):
         last_day = chunks[-1][1]
         first_day = str(date.fromisoformat(last_day) - timedelta(days=DEMO_SCORED_DAYS - 1))
         log.info("scoring %s .. %s", first_day, last_day)
         results.append(run("score", (first_day, last_day)))
-    succeeded = all(r.success for r in results)
+    succeeded = all(r.success or r is kept_champion for r in results)
 
     checks = [c for r in results for c in r.get_asset_check_evaluations()]
     failed_checks = [c for c in checks if not c.passed]
-    from ml.registry import ModelRegistry
     from orchestration.lib.summary import model_summary, scoring_summary, warehouse_summary
 
     print(
@@ -140,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed or warned")
     for c in failed_checks[:10]:
         print(f"  - {c.asset_key.to_user_string()} / {c.check_name} ({c.severity.value})")
+    if kept_champion is not None:
+        print(f"retrain:  {gate_refusal(ModelRegistry.from_env(settings.data_dir()))}")
     if succeeded:
         for line in warehouse_summary(warehouse_from_env(role=Role.TRANSFORMER, read_only=True)):
             print(line)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ml.evaluate.metrics import QUEUE_GROUP
 from ml.monitor.drift import drift_checks, measure_day
 from ml.monitor.fallback import trailing_reference
 from ml.monitor.reference import TrainingReference
@@ -23,6 +24,7 @@ from ml.monitor.thresholds import MonitorThresholds
 from ml.score import leases, publication, store
 from ml.score.publish import DayOutcome, Override, publish_days
 from ml.score.reasons import CONTEXT_ONLY, Reason
+from ml.score.rules import DAILY_RULES, rule_features
 from ml.score.schema import SCORES_COLUMNS
 from ml.score.thresholds import PublicationThresholds
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
@@ -31,6 +33,13 @@ DAY = date(2026, 3, 20)  # well inside the small simulation (2026-01-01 .. 2026-
 ACCOUNTS = 1000
 FEATURES = ["signal", "noise"]  # the world's feature columns (what its tiny champion reads)
 BLOCK_SHARE, REVIEW_SHARE = 0.02, 0.05
+
+
+# What the daily rules read (`ml.score.rules`), at values no rule matches: no ring, no shill.
+RULE_COLUMNS = ",\n".join(
+    f"cast(null as varchar) as {name}" if name == QUEUE_GROUP else f"cast(0 as bigint) as {name}"
+    for name in rule_features(DAILY_RULES)
+)
 
 
 def build_world(ingested: Path, path: Path, first: date, last: date) -> DuckDBWarehouse:
@@ -53,9 +62,7 @@ def build_world(ingested: Path, path: Path, first: date, last: date) -> DuckDBWa
                 as_of_date,
                 cast(hash(account_id || 's' || as_of_date) % 1000 as double) / 1000 as signal,
                 cast(hash(account_id || 'n' || as_of_date) % 1000 as double) / 1000 as noise,
-                -- what the daily rules read (`ml.score.rules`): no ring in this world
-                cast(0 as bigint) as linked_created_within_7d,
-                cast(null as varchar) as linked_group_id
+                {RULE_COLUMNS}
             from accounts cross join days
             """
         )

@@ -105,6 +105,9 @@ def process_logging_kept() -> Iterator[None]:
                 logger.setLevel(level)  # also clears the cache of effective levels
 
 
+CANCEL_EVERY_SECONDS = 0.5  # after a terminate, until the command ends
+
+
 def cancel_open_queries() -> None:
     """What dbt does on Ctrl-C: cancel the queries of every adapter it opened."""
     from dbt.adapters.factory import FACTORY
@@ -139,6 +142,7 @@ class DbtRunnerProcess:
         self.stdout = os.fdopen(read_end, "rb")
         self._writer = os.fdopen(write_end, "wb")
         self._reader_gone = False
+        self._canceller: threading.Thread | None = None
         env = {**env, **_folders_of(cwd, env)}
         changed = {name: value for name, value in env.items() if os.environ.get(name) != value}
         self._thread = threading.Thread(target=self._run, args=(changed,), name="dbt", daemon=True)
@@ -201,12 +205,22 @@ class DbtRunnerProcess:
         return self.returncode if self.returncode is not None else EXIT_ERROR
 
     def send_signal(self, _signal: int) -> None:
-        cancel_open_queries()
+        self.terminate()
 
     def terminate(self) -> None:
+        """Cancel the command's queries until it ends: a cancel that comes while dbt still parses
+        or opens its connection finds no query, and the query that starts next would run on."""
         cancel_open_queries()
+        if self._canceller is None and self._thread.is_alive():
+            self._canceller = threading.Thread(target=self._keep_cancelling, name="dbt-cancel", daemon=True)
+            self._canceller.start()
 
     kill = terminate
+
+    def _keep_cancelling(self) -> None:
+        while self._thread.is_alive():
+            cancel_open_queries()
+            self._thread.join(CANCEL_EVERY_SECONDS)
 
 
 # What dagster-dbt's invocation module sees as `subprocess` while a command starts in process.

@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ml.evaluate.metrics import QUEUE_GROUP
 from ml.monitor.drift import drift_checks, measure_day
 from ml.monitor.fallback import trailing_reference
 from ml.monitor.reference import TrainingReference
@@ -35,9 +34,11 @@ FEATURES = ["signal", "noise"]  # the world's feature columns (what its tiny cha
 BLOCK_SHARE, REVIEW_SHARE = 0.02, 0.05
 
 
-# What the daily rules read (`ml.score.rules`), at values no rule matches: no ring, no shill.
+# What the daily rules read (`ml.score.rules`), at values no rule matches (minimums 0, the
+# columns a rule needs known null): no ring, no shill.
+KNOWN = {column for rule in DAILY_RULES for column in rule.known}
 RULE_COLUMNS = ",\n".join(
-    f"cast(null as varchar) as {name}" if name == QUEUE_GROUP else f"cast(0 as bigint) as {name}"
+    f"cast(null as varchar) as {name}" if name in KNOWN else f"cast(0 as bigint) as {name}"
     for name in rule_features(DAILY_RULES)
 )
 

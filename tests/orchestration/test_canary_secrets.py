@@ -15,7 +15,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ml.evaluate.metrics import QUEUE_GROUP
 from ml.registry import ModelRegistry
 from ml.score.rules import DAILY_RULES, rule_features
 from ml.train.split import OutOfTimeSplit
@@ -55,8 +54,9 @@ def _synthetic_training_set(seed: int = 3) -> TrainingSet:
     frame["is_bad"] = rng.random(len(frame)) < 0.05
     frame["signal"] = rng.normal(0, 1, len(frame)) + 2.0 * frame["is_bad"]
     frame["noise"] = rng.normal(0, 1, len(frame))
+    known = {column for rule in DAILY_RULES for column in rule.known}
     for name in rule_features(DAILY_RULES):  # what the daily rules read, at values no rule matches
-        frame[name] = None if name == QUEUE_GROUP else 0
+        frame[name] = None if name in known else 0
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
     frame["block"] = split.block_of(frame["as_of_date"])
     return TrainingSet(frame, split, ["signal", "noise"])

@@ -45,6 +45,10 @@ HOLDOUT_SCHEMA = "bench_holdout"
 
 # Not part of the daily run: the labels (rebuilt whole, on their own) and the near-real-time models.
 NOT_DAILY = ("fct_account_labels_daily", "tag:near_real_time")
+# The data tests a daily job's build runs after its models (dbt's unit tests are not data tests).
+DATA_TESTS = ("test", "--exclude", *NOT_DAILY, "--resource-type", "test")
+# The same tests reading every row, as every test did before dbt_project/macros/tested_rows.sql.
+ALL_ROWS = ("--vars", "{test_all_rows: true}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,13 @@ class DailyRun:
     daily_run_model_seconds: float
     # Each model's seconds in the daily run, slowest first: where the time goes.
     daily_run_models: dict[str, float]
+    # The day's data tests after the run (the median repeat's): the dbt command, and the sum of
+    # the tests' own seconds; as they run (the rows written since each passed, the day's
+    # features), and reading all rows (`test_all_rows`, the way every test ran before).
+    daily_tests_dbt_s: float
+    daily_tests_seconds: float
+    all_rows_tests_dbt_s: float
+    all_rows_tests_seconds: float
     reference: Timed
     reference_query_s: float
 
@@ -216,6 +227,11 @@ def _reference(path: Path, day: date, env: dict[str, str]) -> tuple[Timed, float
     return timed, round(float(query_s), 2), int(rows)
 
 
+def _command_seconds(stdout: str) -> float:
+    """The seconds bench/dbt_in_process.py printed for its dbt command."""
+    return json.loads(stdout.strip().splitlines()[-1])["seconds"]
+
+
 def _model_seconds(scratch: Path) -> dict[str, float]:
     results = json.loads((scratch / "dbt_target" / "run_results.json").read_text())["results"]
     seconds = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results}
@@ -243,12 +259,15 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
     # The days go to dbt as the Dagster feature build passes them (in the environment, see
     # orchestration/defs/dbt/invocation.py): the daily run starts from the initial build's parse.
     yesterday = feature_days_env(str(end - timedelta(days=1)), str(end - timedelta(days=1)))
+    # With its data tests: each test's mark is where yesterday's build left it (tested_rows.sql).
     initial, _ = _timed(dbt_command(scratch, "build", "--exclude", *NOT_DAILY, "--resource-type", "model",
-                             "--resource-type", "seed"), {**env, **yesterday})  # fmt: skip
+                             "--resource-type", "seed", "--resource-type", "test"), {**env, **yesterday})  # fmt: skip
     _restore(path, datetime(2030, 1, 2))
     today = feature_days_env(str(end), str(end))
     # As a Dagster run runs it: in a process that has imported dbt already (bench/dbt_in_process.py).
-    command = [sys.executable, "-m", "bench.dbt_in_process", *dbt_command(scratch, "run", "--exclude", *NOT_DAILY)]
+    in_process = [sys.executable, "-m", "bench.dbt_in_process"]
+    command = [*in_process, *dbt_command(scratch, "run", "--exclude", *NOT_DAILY)]
+    tests = [*in_process, *dbt_command(scratch, *DATA_TESTS)]
     # Each repeat starts from the same warehouse and dbt state (its saved parse): a copy of both.
     before = scratch / "before_daily_run"
     shutil.copytree(scratch / "dbt_target", before / "dbt_target")
@@ -262,10 +281,15 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
             # A closed DuckDB file has no write-ahead log; a stale one would replay onto the copy.
             path.with_name(path.name + ".wal").unlink(missing_ok=True)
         daily, stdout = _timed(command, {**env, **today})
-        dailies.append((daily, json.loads(stdout.strip().splitlines()[-1])["seconds"], _model_seconds(scratch)))
+        run_s, models = _command_seconds(stdout), _model_seconds(scratch)
+        _, stdout = _timed(tests, {**env, **today})
+        tested = (_command_seconds(stdout), round(sum(_model_seconds(scratch).values()), 2))
+        _, stdout = _timed([*tests, *ALL_ROWS], {**env, **today})
+        tested_all = (_command_seconds(stdout), round(sum(_model_seconds(scratch).values()), 2))
+        dailies.append((daily, run_s, models, tested, tested_all))
     shutil.rmtree(before)
     # The median repeat by the command's seconds: this machine's speed drifts from minute to minute.
-    daily, dbt_seconds, models = sorted(dailies, key=lambda run: run[1])[len(dailies) // 2]
+    daily, dbt_seconds, models, tested, tested_all = sorted(dailies, key=lambda run: run[1])[len(dailies) // 2]
     with duckdb.connect(str(path), read_only=True) as con:
         feature_rows = con.execute(
             "select count(*) from marts.fct_account_features_daily where as_of_date = ?", [end]
@@ -285,6 +309,10 @@ def daily_run(accounts: int, start: date, end: date, scratch: Path, env: dict[st
         daily_run_dbt_s_each=[run[1] for run in dailies],
         daily_run_model_seconds=round(sum(models.values()), 2),
         daily_run_models=models,
+        daily_tests_dbt_s=tested[0],
+        daily_tests_seconds=tested[1],
+        all_rows_tests_dbt_s=tested_all[0],
+        all_rows_tests_seconds=tested_all[1],
         reference=reference,
         reference_query_s=query_s,
     )
@@ -334,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             f" median {run.daily_run.wall_s:.1f} s process wall,"
             f" {run.daily_run.cpu_s:.1f} s CPU)"
             f" ({run.daily_run_model_seconds:.1f} s in models), peak {run.daily_run.peak_rss_mib:.0f} MiB;"
+            f" its data tests {run.daily_tests_dbt_s:.1f} s in dbt ({run.daily_tests_seconds:.1f} s in tests),"
+            f" reading all rows {run.all_rows_tests_dbt_s:.1f} s ({run.all_rows_tests_seconds:.1f} s);"
             f" reference {run.reference_query_s:.2f} s query, {run.reference.wall_s:.1f} s wall;"
             f" {run.feature_rows:,} feature rows",
             flush=True,
@@ -348,6 +378,16 @@ def main(argv: list[str] | None = None) -> int:
         "daily dbt command / reference query (per scenario)": {
             n: round(r.daily_run_dbt_s / r.reference_query_s, 2) for n, r in runs.items()
         },
+        "daily run + its data tests, dbt commands / reference query (per scenario)": {
+            n: round((r.daily_run_dbt_s + r.daily_tests_dbt_s) / r.reference_query_s, 2) for n, r in runs.items()
+        },
+        "the same with tests reading all rows (per scenario)": {
+            n: round((r.daily_run_dbt_s + r.all_rows_tests_dbt_s) / r.reference_query_s, 2) for n, r in runs.items()
+        },
+        f"data tests' seconds, {long} months / {short} months (as run, reading all rows)": (
+            round(deep.daily_tests_seconds / base.daily_tests_seconds, 2),
+            round(deep.all_rows_tests_seconds / base.all_rows_tests_seconds, 2),
+        ),
         "daily models / reference query (per scenario)": {
             n: round(r.daily_run_model_seconds / r.reference_query_s, 2) for n, r in runs.items()
         },

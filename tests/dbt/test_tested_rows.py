@@ -106,3 +106,17 @@ def test_a_key_test_reads_the_old_rows_a_new_row_duplicates(built, tmp_path):
     done = run_dbt(["test", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"], tmp_path, env)
     assert done.returncode != 0 and _status(tmp_path, UNIQUE_ID) == "fail"
     assert _status(tmp_path, NOT_NULL_TIME) == "pass"
+
+
+def test_a_model_built_from_scratch_is_tested_whole(built, tmp_path):
+    path, env = built
+    with duckdb.connect(str(path)) as con:
+        # A bad raw row from the first ingestion, at or before every mark: only a build from
+        # scratch stages it, and only a test that forgot its mark reads it.
+        (first,) = con.execute("select min(_ingested_at) from raw.logins").fetchone()
+        _raw_login(con, "early_without_time", "acc_000001", None, str(first))
+        con.execute("drop table staging.stg_marketplace__logins")
+
+    done = run_dbt(LOGINS, tmp_path, env)
+
+    assert done.returncode != 0 and _status(tmp_path, NOT_NULL_TIME) == "fail"

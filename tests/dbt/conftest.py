@@ -33,6 +33,16 @@ def full_build_duckdb(ingested_duckdb, tmp_path_factory) -> tuple[Path, subproce
     return path, done, run_results(tmp) if (tmp / "target" / "run_results.json").exists() else {}
 
 
+@pytest.fixture
+def full_build_copy(full_build_duckdb, tmp_path) -> Path:
+    """A writable copy of the full build's warehouse, for a test that changes it."""
+    full, done, _ = full_build_duckdb
+    assert done.returncode == 0, done.stdout[-5000:]
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(full, path)
+    return path
+
+
 def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess:
     """Run the dbt CLI the way an analyst does, with artefacts kept out of dbt_project/target.
 

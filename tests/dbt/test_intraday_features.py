@@ -5,7 +5,6 @@ tiles reflect; the daily mart is not touched."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import duckdb
 import pytest
@@ -29,11 +28,8 @@ def _set_batch(path, batch_id: str) -> None:
 
 
 @pytest.fixture
-def warehouse(full_build_duckdb, tmp_path):
-    full, built, _ = full_build_duckdb
-    assert built.returncode == 0, built.stdout[-5000:]
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(full, path)
+def warehouse(full_build_copy):
+    path = full_build_copy
     with duckdb.connect(str(path)) as con:
         # Every 7th account active on the day, among them sellers, new and linked accounts.
         con.execute("create schema scratch")

@@ -4,8 +4,6 @@ row is still caught by the build that writes it, and keeps failing until it is f
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 
@@ -16,6 +14,7 @@ NOT_NULL_TIME = "test.vigil.not_null_stg_marketplace__logins_occurred_at"
 UNIQUE_ID = "test.vigil.unique_stg_marketplace__logins_login_id"
 KNOWN_ACCOUNT = "test.vigil.relationships_stg_marketplace__logins_account_id"
 AUDIT = ["--vars", "{test_all_rows: true}"]
+FIRST_LOGIN = "login_id = (select min(login_id) from staging.stg_marketplace__logins)"
 
 
 def _raw_login(con, event_id: str, account_id: str | None, occurred_at: str | None, ingested_at: str) -> None:
@@ -32,13 +31,9 @@ def _status(tmp_path, prefix: str) -> str:
 
 
 @pytest.fixture
-def built(full_build_duckdb, tmp_path):
+def built(full_build_copy):
     """A copy of the small simulation built with every test: every staging test has its mark."""
-    full, done, _ = full_build_duckdb
-    assert done.returncode == 0, done.stdout[-3000:]
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(full, path)
-    return path, {"VIGIL_DUCKDB_PATH": str(path), "VIGIL_DBT_TARGET": "local"}
+    return full_build_copy, {"VIGIL_DUCKDB_PATH": str(full_build_copy), "VIGIL_DBT_TARGET": "local"}
 
 
 def test_a_passing_test_is_marked_at_its_models_newest_ingestion(built):
@@ -60,10 +55,7 @@ def test_a_new_bad_row_fails_the_build_until_fixed_and_old_rows_are_not_read_aga
     path, env = built
     with duckdb.connect(str(path)) as con:
         # A row tested already, broken by hand: the next build's tests do not read it again.
-        con.execute(
-            "update staging.stg_marketplace__logins set occurred_at = null"
-            " where login_id = (select min(login_id) from staging.stg_marketplace__logins)"
-        )
+        con.execute(f"update staging.stg_marketplace__logins set occurred_at = null where {FIRST_LOGIN}")
         _raw_login(con, "late_unknown_account", "acc_999999", "2026-09-01 10:00:00", "2027-02-01")
 
     first = run_dbt(LOGINS, tmp_path, env)
@@ -99,9 +91,8 @@ def test_a_key_test_reads_the_old_rows_a_new_row_duplicates(built, tmp_path):
     with duckdb.connect(str(path)) as con:
         # A merge gone wrong: an old login written again as a new row beside the stored one.
         con.execute(
-            "insert into staging.stg_marketplace__logins"
-            " select * replace (timestamp '2027-03-01' as ingested_at) from staging.stg_marketplace__logins"
-            " where login_id = (select min(login_id) from staging.stg_marketplace__logins)"
+            "insert into staging.stg_marketplace__logins select * replace (timestamp '2027-03-01' as ingested_at)"
+            f" from staging.stg_marketplace__logins where {FIRST_LOGIN}"
         )
     done = run_dbt(["test", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"], tmp_path, env)
     assert done.returncode != 0 and _status(tmp_path, UNIQUE_ID) == "fail"

@@ -65,11 +65,8 @@
     {%- set where = config.get('where', '') -%}
     {%- if where == '__rows_not_yet_tested__' -%}
         {{ return(rows_not_yet_tested(relation)) }}
-    {%- elif where -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}
-    {%- else -%}
-        {{ return(relation) }}
     {%- endif -%}
+    {{ return(dbt.default__get_where_subquery(relation)) }}
 {%- endmacro %}
 
 {% macro rows_not_yet_tested(relation) -%}

@@ -1,8 +1,12 @@
+import atexit
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -49,7 +53,7 @@ def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float
     A subprocess, not dbtRunner: dbt-duckdb keeps its connection open for the life of the
     process, which would lock the DuckDB file against the test's own reads. `timeout` (seconds)
     bounds a hung run: against fakesnow, a failed statement can make the connector retry for
-    minutes.
+    minutes. The command starts from the session's last saved parse (_shared_parse).
     """
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [
@@ -64,7 +68,44 @@ def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float
         "--log-path",
         str(tmp_path / "logs"),
     ]
-    return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+    with _shared_parse(tmp_path / "target", env) as env:
+        return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+
+
+_SHARED = Path(tempfile.mkdtemp(prefix="vigil-dbt-tests-"))
+atexit.register(shutil.rmtree, _SHARED, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _shared_parse(target: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Hand the command the last parse saved in this session, and keep the one it saves.
+
+    Each test has its own target folder, so each dbt command parsed the whole project (~5 s).
+    dbt reuses a saved parse only for the same profile, whose DuckDB path differs per test: the
+    command opens the test's warehouse through one fixed link instead, so the profile is the
+    same. dbt still checks the saved parse (files, vars, env vars) and re-parses what changed."""
+    saved = target / "partial_parse.msgpack"
+    kept = _SHARED / f"{env.get('VIGIL_DBT_TARGET', 'local')}.msgpack"
+    if kept.exists() and not saved.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(kept, saved)
+    warehouse = env.get("VIGIL_DUCKDB_PATH")
+    link = _SHARED / "warehouse.duckdb"
+    if warehouse:
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path(warehouse).resolve())
+        env = {**env, "VIGIL_DUCKDB_PATH": str(link)}
+    try:
+        yield env
+    finally:
+        if warehouse:
+            # DuckDB names its log after the path it opened: a log left behind belongs beside the file.
+            log = link.with_name(link.name + ".wal")
+            if log.exists():
+                os.replace(log, Path(warehouse).resolve().with_name(Path(warehouse).name + ".wal"))
+            link.unlink(missing_ok=True)
+        if saved.exists():
+            shutil.copy(saved, kept)
 
 
 def run_results(tmp_path: Path) -> dict[str, str]:

@@ -82,15 +82,16 @@ def _shared_parse(target: Path, env: dict[str, str]) -> Iterator[dict[str, str]]
 
     Each test has its own target folder, so each dbt command parsed the whole project (~5 s).
     dbt reuses a saved parse only for the same profile, whose DuckDB path differs per test: the
-    command opens the test's warehouse through one fixed link instead, so the profile is the
-    same. dbt still checks the saved parse (files, vars, env vars) and re-parses what changed."""
+    command opens the test's warehouse through a fixed link of the same file name instead, so
+    the profile is the same. dbt still checks the saved parse (files, vars, env vars) and re-parses what changed."""
     saved = target / "partial_parse.msgpack"
     kept = _SHARED / f"{env.get('VIGIL_DBT_TARGET', 'local')}.msgpack"
     if kept.exists() and not saved.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(kept, saved)
     warehouse = env.get("VIGIL_DUCKDB_PATH")
-    link = _SHARED / "warehouse.duckdb"
+    # The link keeps the file's name: DuckDB names the catalog after the file it resolves to.
+    link = _SHARED / Path(warehouse or "warehouse.duckdb").name
     if warehouse:
         link.unlink(missing_ok=True)
         link.symlink_to(Path(warehouse).resolve())

@@ -1,5 +1,6 @@
 import atexit
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -72,8 +73,12 @@ def run_dbt(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float
         return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
 
 
-_SHARED = Path(tempfile.mkdtemp(prefix="vigil-dbt-tests-"))
-atexit.register(shutil.rmtree, _SHARED, ignore_errors=True)
+@functools.cache
+def _shared_dir() -> Path:
+    """The session's saved parses and warehouse link, made on first use and removed at exit."""
+    shared = Path(tempfile.mkdtemp(prefix="vigil-dbt-tests-"))
+    atexit.register(shutil.rmtree, shared, ignore_errors=True)
+    return shared
 
 
 @contextlib.contextmanager
@@ -83,28 +88,24 @@ def _shared_parse(target: Path, env: dict[str, str]) -> Iterator[dict[str, str]]
     Each test has its own target folder, so each dbt command parsed the whole project (~5 s).
     dbt reuses a saved parse only for the same profile, whose DuckDB path differs per test: the
     command opens the test's warehouse through a fixed link of the same file name instead, so
-    the profile is the same. dbt still checks the saved parse (files, vars, env vars) and re-parses what changed."""
+    the profile is the same. DuckDB resolves the link: the catalog and the write-ahead log are
+    the file's own. dbt still checks the saved parse (files, vars, env vars) and re-parses what
+    changed."""
     saved = target / "partial_parse.msgpack"
-    kept = _SHARED / f"{env.get('VIGIL_DBT_TARGET', 'local')}.msgpack"
+    kept = _shared_dir() / f"{env.get('VIGIL_DBT_TARGET', 'local')}.msgpack"
     if kept.exists() and not saved.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(kept, saved)
     warehouse = env.get("VIGIL_DUCKDB_PATH")
-    # The link keeps the file's name: DuckDB names the catalog after the file it resolves to.
-    link = _SHARED / Path(warehouse or "warehouse.duckdb").name
     if warehouse:
+        # The same name: DuckDB names the catalog after the file, and dbt after the path.
+        link = _shared_dir() / Path(warehouse).name
         link.unlink(missing_ok=True)
         link.symlink_to(Path(warehouse).resolve())
         env = {**env, "VIGIL_DUCKDB_PATH": str(link)}
     try:
         yield env
     finally:
-        if warehouse:
-            # DuckDB names its log after the path it opened: a log left behind belongs beside the file.
-            log = link.with_name(link.name + ".wal")
-            if log.exists():
-                os.replace(log, Path(warehouse).resolve().with_name(Path(warehouse).name + ".wal"))
-            link.unlink(missing_ok=True)
         if saved.exists():
             shutil.copy(saved, kept)
 

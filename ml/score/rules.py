@@ -37,7 +37,8 @@ import pandas as pd
 
 from ml.score.schema import REASON_COLUMNS
 
-LATER_REASONS = [name for name, _ in REASON_COLUMNS if name not in ("reason_code_1", "reason_text_1")]
+FIRST_REASON = ["reason_code_1", "reason_text_1"]
+LATER_REASONS = [name for name, _ in REASON_COLUMNS if name not in FIRST_REASON]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,12 @@ class Rule:
 
     def reason_text(self, row: Mapping[str, object]) -> str:
         return self.text.format(**{f: float(row[f]) for f in self.minimums})
+
+    def reason_texts(self, rows: pd.DataFrame) -> list[str]:
+        """`reason_text` of each row of `rows` (the `minimums` columns at least)."""
+        names = list(self.minimums)
+        columns = [rows[name].to_numpy() for name in names]
+        return [self.reason_text(dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]
 
 
 # Credential stuffing that worked: failed logins and a login from a device new to the account,
@@ -166,16 +173,18 @@ def apply_rules(scores: pd.DataFrame, features: pd.DataFrame, rules: tuple[Rule,
     matches moved to `review`, the first matching rule as their only reason."""
     if len(scores) != len(features) or (scores["account_id"].to_numpy() != features["account_id"].to_numpy()).any():
         raise ValueError("apply_rules takes the scores of `features`' rows, in the same order")
-    out = scores.copy()
-    open_rows = out["band"].to_numpy() == "allow"
+    # Column arrays, not `.loc` on the frames: on a day of 20,000 accounts, row dicts of the
+    # wide feature frame and masked `.loc` writes cost more than the model's prediction.
+    changed = {name: scores[name].to_numpy(dtype=object, copy=True) for name in ["band", *FIRST_REASON, *LATER_REASONS]}
+    open_rows = changed["band"] == "allow"
     for rule in rules:
         hit = open_rows & rule.matches(features)
         if not hit.any():
             continue
-        rows = features.loc[hit]
-        out.loc[hit, "band"] = "review"
-        out.loc[hit, "reason_code_1"] = rule.code
-        out.loc[hit, "reason_text_1"] = [rule.reason_text(r) for r in rows.to_dict("records")]
-        out.loc[hit, LATER_REASONS] = None
+        changed["band"][hit] = "review"
+        changed["reason_code_1"][hit] = rule.code
+        changed["reason_text_1"][hit] = rule.reason_texts(features.loc[hit, list(rule.minimums)])
+        for name in LATER_REASONS:
+            changed[name][hit] = None
         open_rows &= ~hit
-    return out
+    return scores.assign(**changed)

@@ -26,15 +26,19 @@ REASON_NAMES = [name for name, _ in REASON_COLUMNS]
 GROUP_OF_FEATURES = "linked_group_id"  # the mart's column that scoring carries as `group_id`
 
 
-def model_inputs(features: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
-    """The model's features of each row as float64 (NaN unknown), after refusing a frame that
-    lacks one or repeats an account-day."""
+def check_feature_frame(features: pd.DataFrame, model: RiskModel) -> None:
+    """Refuse a feature frame that lacks one of the model's features or repeats an account-day."""
     missing = [f for f in model.features if f not in features.columns]
     if missing:
         raise ValueError(f"the feature frame lacks {len(missing)} model features: {missing[:10]}")
     duplicated = features.duplicated(["account_id", "as_of_date"])
     if duplicated.any():
         raise ValueError(f"{int(duplicated.sum())} duplicated account-days in the feature frame")
+
+
+def model_inputs(features: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
+    """The model's features of each row as float64 (NaN unknown), after `check_feature_frame`."""
+    check_feature_frame(features, model)
     return pd.DataFrame(numeric_matrix(features[model.features], np.float64), columns=model.features)
 
 
@@ -86,13 +90,15 @@ def score_accounts(
     unknown = set(reason_bands) - set(BANDS)
     if unknown:
         raise ValueError(f"unknown bands in reason_bands: {sorted(unknown)}; bands are {BANDS}")
-    values = model_inputs(features, model)
-    probability = model.predict_proba(values) if len(values) else np.empty(0)
+    check_feature_frame(features, model)
+    # The trees read float32 straight from the frame; only the rows explained below need the
+    # float64 values frame the reasons quote.
+    probability = model.predict_proba(features) if len(features) else np.empty(0)
     if not np.isfinite(probability).all():
         raise ValueError(f"{int((~np.isfinite(probability)).sum())} non-finite scores: refusing to write them")
     band = policy.band(probability, features.get(SIDE_COLUMN))
     explained = np.isin(band, list(reason_bands)) if with_reasons else np.zeros(len(band), dtype=bool)
-    reasons = reasons_for(values[explained], model)
+    reasons = reasons_for(model_inputs(features[explained], model), model)
     columns: dict[str, object] = {
         "account_id": features["account_id"].to_numpy(),
         "as_of_date": as_of_dates(features["as_of_date"]),

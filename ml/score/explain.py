@@ -4,7 +4,8 @@ Scoring writes reason codes only for the accounts it flags (`REASON_BANDS`); the
 other account come from here, on demand. For an account and an as-of day this reads the stored
 score row, loads the model version named on it from the registry (by version, never by alias:
 the champion may have moved since), reads the account's feature row for that day from the
-mart, and runs scoring's own `model_inputs` and `reasons_for` on it. It refuses, with the
+mart (with the rows of its linked group's other members that day, which a group rule reads),
+and runs scoring's own `model_inputs`, `reasons_for` and rules on them. It refuses, with the
 reason, when it cannot reproduce the stored row: the recomputed score or band differs (the
 feature row was rebuilt differently since), or stored reasons differ from the recomputed ones.
 
@@ -29,7 +30,7 @@ from ml.registry import ModelRegistry
 from ml.score.feature_rows import feature_frame
 from ml.score.rules import DAILY_RULES, apply_rules
 from ml.score.schema import SCORES_TABLE, risk_schema
-from ml.score.scoring import REASON_NAMES, as_of_dates, model_inputs, reasons_for
+from ml.score.scoring import GROUP_OF_FEATURES, REASON_NAMES, as_of_dates, model_inputs, reasons_for
 from ml.score.store import features_table
 from ml.train.model import RiskModel
 from ml.warehouse import Role, Warehouse, warehouse_from_env
@@ -67,15 +68,28 @@ def explain_accounts(features: pd.DataFrame, model: RiskModel, policy: DecisionP
     return apply_rules(explained, features, DAILY_RULES)
 
 
-def _rows_for_accounts(warehouse: Warehouse, table: str, day: date, accounts: Sequence[str]) -> pd.DataFrame:
+def _rows_for_accounts(
+    warehouse: Warehouse, table: str, day: date, accounts: Sequence[str], column: str = "account_id"
+) -> pd.DataFrame:
+    """The rows of `table` on `day` whose `column` is one of `accounts`."""
     frames = []
     with warehouse.session() as session:
         for start in range(0, len(accounts), _IN_LIST_CHUNK):
             chunk = list(accounts[start : start + _IN_LIST_CHUNK])
             marks = ", ".join("?" for _ in chunk)
-            sql = f"select * from {table} where as_of_date = ? and account_id in ({marks})"
+            sql = f"select * from {table} where as_of_date = ? and {column} in ({marks})"
             frames.append(feature_frame(session.fetch_arrow(sql, [day, *chunk])))  # as scoring reads them
     return pd.concat(frames, ignore_index=True)
+
+
+def _group_mates(warehouse: Warehouse, day: date, features: pd.DataFrame) -> pd.DataFrame:
+    """The feature rows on `day` of the other members of the linked groups of `features`' rows:
+    a group rule (`ml.score.rules.GroupRule`) decides a member's row from its mates' rows too."""
+    groups = features[GROUP_OF_FEATURES].dropna().unique().tolist() if GROUP_OF_FEATURES in features else []
+    if not groups:
+        return features.iloc[:0]
+    rows = _rows_for_accounts(warehouse, features_table(), day, groups, column=GROUP_OF_FEATURES)
+    return rows[~rows["account_id"].isin(features["account_id"])]
 
 
 def _absent(wanted: Sequence[str], found: pd.Series) -> list[str]:
@@ -140,12 +154,14 @@ def explain_scored(warehouse: Warehouse, registry: ModelRegistry, day: date, acc
         raise CannotExplain(
             f"{len(unfeatured)} scored accounts have no row in {features_table()} on {day}: {unfeatured[:10]}"
         )
+    mates = _group_mates(warehouse, day, features)
     parts = []
     # A day is scored by one version; group anyway, so a mixed day is explained row by row.
     for version, rows in stored.groupby("model_version", sort=True):
         loaded = _load_version(registry, str(version))
-        subset = features[features["account_id"].isin(rows["account_id"])]
+        subset = pd.concat([features[features["account_id"].isin(rows["account_id"])], mates], ignore_index=True)
         explained = explain_accounts(subset, loaded.model, loaded.policy)
+        explained = explained[explained["account_id"].isin(rows["account_id"])]
         _check_reproduces(explained, rows, day)
         parts.append(explained.assign(model_name=loaded.name, model_version=loaded.version))
     result = pd.concat(parts, ignore_index=True).set_index("account_id").loc[wanted].reset_index()

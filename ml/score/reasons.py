@@ -968,10 +968,7 @@ def render_reason_codes(models_yml: Path = DEFAULT_MODELS_YML) -> str:
     ]
     for rule in INTRADAY_RULES:
         runs_in = "daily and near-real-time" if rule in DAILY_RULES else "near-real-time only"
-        when = " and ".join(
-            [f"`{feature}` >= {minimum:g}" for feature, minimum in rule.minimums.items()]
-            + [f"`{column}` known" for column in rule.known]
-        )
+        when = rule.condition()
         example = rule.reason_text(
             {feature: EXAMPLE_ROW.get(feature, minimum) for feature, minimum in rule.minimums.items()}
         )

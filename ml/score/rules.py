@@ -53,12 +53,21 @@ class Rule:
 
     @property
     def columns(self) -> list[str]:
+        """The features it reads."""
         return [*self.minimums, *self.known]
 
-    def matches(self, features: pd.DataFrame) -> np.ndarray:
-        missing = [f for f in self.columns if f not in features.columns]
+    @property
+    def keys(self) -> list[str]:
+        """The columns besides features it needs (a group rule: the as-of day)."""
+        return []
+
+    def require_columns(self, features: pd.DataFrame) -> None:
+        missing = [f for f in [*self.columns, *self.keys] if f not in features.columns]
         if missing:
             raise ValueError(f"rule {self.code} needs features {missing}")
+
+    def matches(self, features: pd.DataFrame) -> np.ndarray:
+        self.require_columns(features)
         hit = np.ones(len(features), dtype=bool)
         for feature, minimum in self.minimums.items():
             values = pd.to_numeric(features[feature], errors="coerce").to_numpy(dtype=float, na_value=-np.inf)
@@ -67,13 +76,20 @@ class Rule:
             hit &= features[column].notna().to_numpy()
         return hit
 
+    def condition(self) -> str:
+        """When it matches, for REASON_CODES.md."""
+        return " and ".join(
+            [f"`{feature}` >= {minimum:g}" for feature, minimum in self.minimums.items()]
+            + [f"`{column}` known" for column in self.known]
+        )
+
     def reason_text(self, row: Mapping[str, object]) -> str:
         return self.text.format(**{f: float(row[f]) for f in self.minimums})
 
-    def reason_texts(self, rows: pd.DataFrame) -> list[str]:
-        """`reason_text` of each row of `rows` (the `minimums` columns at least)."""
+    def reason_texts(self, features: pd.DataFrame, hit: np.ndarray) -> list[str]:
+        """`reason_text` of each row of `features` where `hit`."""
         names = list(self.minimums)
-        columns = [rows[name].to_numpy() for name in names]
+        columns = [features.loc[hit, name].to_numpy() for name in names]
         return [self.reason_text(dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]
 
 
@@ -132,7 +148,70 @@ SHILL_LINKED_BIDDERS = Rule(
     "by a device, card, address or IP: a seller whose prices its own accounts bid up",
 )
 
-DAILY_RULES: tuple[Rule, ...] = (RING_SIGNUPS, SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)
+
+@dataclass(frozen=True)
+class GroupRule(Rule):
+    """A rule on a linked group: it matches the members of a ring-sized linked group
+    (`linked_group_id` known) of which, on the same as-of day, at least `minimums`' one value of
+    other members match one of `sources`. The flagged members of a group are one review item
+    (`ml.evaluate.metrics.queue_items`, `ml.monitor.queue`), so the members it adds join an item
+    already in the queue and take no capacity of their own. Its one `minimums` value is derived
+    here (those other members), not a mart feature. Its `sources` must come before it in a rule
+    list, so that a member a source matches keeps the source's own reason."""
+
+    sources: tuple[Rule, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys([*self.known, *(c for rule in self.sources for c in rule.columns)]))
+
+    @property
+    def keys(self) -> list[str]:
+        return ["as_of_date"]
+
+    def other_members_matched(self, features: pd.DataFrame) -> np.ndarray:
+        """Per row: the other members of its (as-of day, linked group) that a source matches;
+        0 without a group."""
+        self.require_columns(features)
+        (group,) = self.known
+        source = pd.Series(matched(features, self.sources).astype(float), index=features.index)
+        in_group = source.groupby([features["as_of_date"], features[group]], dropna=True).transform("sum")
+        return (in_group - source).fillna(0.0).to_numpy()  # no group: NaN, so 0
+
+    def condition(self) -> str:
+        (minimum,) = self.minimums.values()
+        sources = " or ".join(f"`{rule.code}`" for rule in self.sources)
+        group = f"`{self.known[0]}`"
+        return f"{group} known and at least {minimum:g} other member(s) of that group match {sources} the same day"
+
+    def matches(self, features: pd.DataFrame) -> np.ndarray:
+        (minimum,) = self.minimums.values()
+        return self.other_members_matched(features) >= minimum
+
+    def reason_texts(self, features: pd.DataFrame, hit: np.ndarray) -> list[str]:
+        (name,) = self.minimums
+        return [self.reason_text({name: value}) for value in self.other_members_matched(features)[hit]]
+
+
+# Shill bidding, the ring: the shills of a ring share a phone, card or address with each other
+# and with their seller part of the time, so a ring's linked group holds the members the two
+# shill rules match and members that bid lightly or from elsewhere that day. On the demo's 273
+# days, 1,419 account-days of shill accounts whose abuse had begun are in a ring-sized group
+# with a member the shill rules match that day and are not matched themselves; no honest
+# account-day is (test block: 92 such shill account-days of 14 accounts, none honest). The
+# near-real-time path sees only the accounts of its batch, so it adds only members touched in it.
+SHILL_RING_MEMBERS = GroupRule(
+    code="SHILL_RING_MEMBERS",
+    minimums={"linked_members_shill_flagged": 1},
+    known=("linked_group_id",),
+    sources=(SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS),
+    text="{linked_members_shill_flagged:.0f} other account(s) of its linked group (sharing a device, card or address, "
+    "directly or through each other) matched a shill-bidding rule today",
+    meaning="Another member of its ring-sized linked group (`linked_group_id` known) matches `SHILL_LINKED_BIDDERS` "
+    "or `SHILL_LINKED_BIDS` the same day: the ring is reviewed as one item, with all its members",
+)
+
+DAILY_RULES: tuple[Rule, ...] = (RING_SIGNUPS, SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS, SHILL_RING_MEMBERS)
 INTRADAY_RULES: tuple[Rule, ...] = (TAKEOVER_LOGIN, *DAILY_RULES)
 RULE_CODES = frozenset(rule.code for rule in INTRADAY_RULES)
 
@@ -157,7 +236,7 @@ def rule_features(rules: tuple[Rule, ...] = DAILY_RULES) -> list[str]:
 def rules_on_inputs(inputs: list[str], rules: tuple[Rule, ...] = DAILY_RULES) -> tuple[Rule, ...]:
     """The `rules` that read only features among `inputs` (a model's): what the MLflow model
     can apply from the features its signature takes."""
-    return tuple(rule for rule in rules if set(rule.columns) <= set(inputs))
+    return tuple(rule for rule in rules if {*rule.columns, *rule.keys} <= set(inputs))
 
 
 def matched(features: pd.DataFrame, rules: tuple[Rule, ...] = DAILY_RULES) -> np.ndarray:
@@ -183,7 +262,7 @@ def apply_rules(scores: pd.DataFrame, features: pd.DataFrame, rules: tuple[Rule,
             continue
         changed["band"][hit] = "review"
         changed["reason_code_1"][hit] = rule.code
-        changed["reason_text_1"][hit] = rule.reason_texts(features.loc[hit, list(rule.minimums)])
+        changed["reason_text_1"][hit] = rule.reason_texts(features, hit)
         for name in LATER_REASONS:
             changed[name][hit] = None
         open_rows &= ~hit

@@ -20,6 +20,7 @@ from ml.score.rules import (
     RULE_CODES,
     SHILL_LINKED_BIDDERS,
     SHILL_LINKED_BIDS,
+    SHILL_RING_MEMBERS,
     TAKEOVER_LOGIN,
     apply_rules,
     matched,
@@ -38,6 +39,7 @@ def _features() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "account_id": ["hijacked", "traveller", "forgetful", "flagged", "unknown", "ring", "pair"],
+            "as_of_date": [DAY] * 7,
             "failed_logins_1d": [6, 0, 4, 7, None, 0, 0],
             "new_devices_1d": [1, 2, 0, 1, 1, 0, 0],
             "linked_created_within_7d": [0, 0, 0, 5, 0, 4, 2],
@@ -126,6 +128,58 @@ def test_the_shill_rules_review_bids_on_linked_sellers_and_sellers_bid_up_by_the
     assert ruled.loc[["fan", "small_seller", "popular_seller", "quiet"], "reason_code_1"].isna().all()
 
 
+def _ring_day() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two days of a shill ring (group g1) and a bystander group (g2): on the first day the ring's
+    bidder bids on its seller's shows; on the second nobody matches a shill rule."""
+    features = pd.DataFrame(
+        {
+            "account_id": ["bidder", "mate", "blocked_mate", "seller", "alone", "bystander", "mate"],
+            "as_of_date": [DAY] * 6 + [date(2026, 9, 3)],
+            "linked_group_id": ["g1", "g1", "g1", "g1", None, "g2", "g1"],
+            "bids_on_linked_sellers_30d": [7, 1, 0, 0, 9, 0, 0],
+            "linked_bidder_share_30d": [None, None, None, 0.4, None, None, 0.4],
+            "bids_received_30d": [0, 0, 0, 50, 0, 0, 3],
+            "linked_created_within_7d": [0] * 7,
+        }
+    )
+    bands = ["allow", "allow", "block", "allow", "allow", "allow", "allow"]
+    scores = synthetic_scores(DAY, dict(zip(["a", "b", "c", "d", "e", "f", "g"], bands, strict=True)), seed=4)
+    return features, scores.assign(account_id=features["account_id"], as_of_date=features["as_of_date"])
+
+
+def test_the_ring_members_of_a_shill_join_its_review_with_the_count_as_their_reason():
+    features, scores = _ring_day()
+    ruled = apply_rules(scores, features, DAILY_RULES)
+
+    assert ruled["reason_code_1"].tolist()[:4] == [
+        SHILL_LINKED_BIDS.code,
+        SHILL_RING_MEMBERS.code,
+        scores.loc[2, "reason_code_1"],  # the model's block keeps its band and reasons
+        SHILL_LINKED_BIDDERS.code,
+    ]
+    assert ruled["band"].tolist() == ["review", "review", "block", "review", "review", "allow", "allow"]
+    # Both shill rules matched a member of g1 that day: the mate's reason counts them.
+    assert ruled.loc[1, "reason_text_1"] == (
+        "2 other account(s) of its linked group (sharing a device, card or address, directly or through each other) "
+        "matched a shill-bidding rule today"
+    )
+    assert ruled.loc[1, ["reason_code_2", "reason_code_3"]].isna().all()
+    # No group, another group, or the same group on a day no member matched: no match.
+    assert ruled.loc[4, "reason_code_1"] == SHILL_LINKED_BIDS.code  # its own rule, not the group's
+    assert pd.isna(ruled.loc[5, "reason_code_1"]) and pd.isna(ruled.loc[6, "reason_code_1"])
+    np.testing.assert_array_equal(
+        SHILL_RING_MEMBERS.other_members_matched(features), [1.0, 2.0, 2.0, 1.0, 0.0, 0.0, 0.0]
+    )
+    # What the policy and the evaluation count as ruled is the same set of rows.
+    np.testing.assert_array_equal(matched(features, DAILY_RULES), [True, True, True, True, True, False, False])
+
+
+def test_a_group_rule_needs_the_as_of_day():
+    features, scores = _ring_day()
+    with pytest.raises(ValueError, match=r"needs features \['as_of_date'\]"):
+        apply_rules(scores, features.drop(columns=["as_of_date"]), (SHILL_RING_MEMBERS,))
+
+
 def test_the_daily_run_applies_the_ring_rule_and_not_the_takeover_rule():
     assert RING_SIGNUPS in DAILY_RULES and TAKEOVER_LOGIN not in DAILY_RULES
     assert SHILL_LINKED_BIDS in DAILY_RULES and SHILL_LINKED_BIDDERS in DAILY_RULES
@@ -167,7 +221,8 @@ def test_scoring_a_day_reviews_the_rings_the_model_allows_with_the_rule_as_their
     # The MLflow model takes model features only: it cannot see the ring's group, so it bands
     # with the rules that read model features alone (the shill rules).
     assert rules_on_inputs(FEATURES) == (SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)
-    assert rules_on_inputs([*FEATURES, "linked_group_id"]) == DAILY_RULES
+    assert rules_on_inputs([*FEATURES, "linked_group_id"]) == (RING_SIGNUPS, SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)
+    assert rules_on_inputs([*FEATURES, "linked_group_id", "as_of_date"]) == DAILY_RULES
     np.testing.assert_array_equal(policy.band(scores["score"].to_numpy()), plain["band"])
     np.testing.assert_array_equal(
         policy.band(scores["score"].to_numpy(), None, matched(features, DAILY_RULES)), scores["band"]

@@ -13,6 +13,7 @@ from ml.registry import ModelRegistry, local_tracking_uri
 from ml.score import store
 from ml.score.checks import BANDS
 from ml.score.explain import EXPLAINED_COLUMNS, CannotExplain, explain_accounts, explain_scored, main
+from ml.score.rules import SHILL_RING_MEMBERS
 from ml.score.schema import RISK_SCHEMA, SCORES_TABLE
 from ml.score.scoring import REASON_NAMES, score_accounts
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
@@ -41,6 +42,9 @@ def scored(tmp_path_factory):
     then a newer version 2 promoted to champion (explaining must still use version 1)."""
     data = tmp_path_factory.mktemp("explain") / "data"
     features = feature_rows(1500, seed=1).drop(columns="is_bad")
+    # A shill ring: one member bids on its linked seller's shows, five others do not.
+    features.loc[:5, "linked_group_id"] = "ring_1"
+    features.loc[:5, "bids_on_linked_sellers_30d"] = [9, 0, 0, 0, 0, 0]
     first, second = train_small_model(seed=7), train_small_model(seed=8)
     policy = policy_flagging(first, features, review_share=0.05, block_share=0.02)
     registry = _registry(data)
@@ -190,3 +194,17 @@ def test_the_cli_prints_the_reasons_and_json_round_trips(scored, monkeypatch, ca
 
     assert main(["--account", "nobody", "--day", str(DAY)]) == 1
     assert "cannot explain: 1 accounts have no stored score" in capsys.readouterr().err
+
+
+def test_a_ring_member_reviewed_for_its_group_is_explained_from_its_mates_rows(scored):
+    scores = scored["scores"].set_index("account_id")
+    members = scores.index[scores["reason_code_1"] == SHILL_RING_MEMBERS.code].tolist()
+    assert members  # the fixture's ring: members the model allows join the shill's review
+    explained = _explain(scored, members[:2])
+
+    stored = scores.loc[members[:2]].reset_index()
+    pd.testing.assert_frame_equal(explained, stored[EXPLAINED_COLUMNS])
+    assert (explained["band"] == "review").all()
+    # Its own row alone does not say it: the group rule reads the mates' rows of the day.
+    alone = scored["features"].set_index("account_id").loc[members[:1]].reset_index()
+    assert (explain_accounts(alone, scored["first"], scored["policy"])["band"] == "allow").all()

@@ -13,7 +13,9 @@ The model learns what the labels teach. Patterns it cannot learn from them:
   prices they bid up, and that seller. Enforcement finds few of them, late, so the labels call
   most of them good: the model queues 1.3% of the account-days of the demo's test block on
   which a shill account's abuse had begun (82 accounts); the two shill rules match 41% of them
-  (649 of 1,582) and 24 account-days of 3 honest accounts.
+  (649 of 1,582) and 24 account-days of 3 honest accounts. A ring's other members, those that
+  bid lightly or away from the seller's devices that day, join the review through their linked
+  group (`SHILL_RING_MEMBERS`, a `GroupRule`).
 
 What a rule does and never does:
 - it moves a row the model leaves at `allow` to `review`, never to `block`, and never touches a
@@ -151,9 +153,9 @@ SHILL_LINKED_BIDDERS = Rule(
 
 @dataclass(frozen=True)
 class GroupRule(Rule):
-    """A rule on a linked group: it matches the members of a ring-sized linked group
-    (`linked_group_id` known) of which, on the same as-of day, at least `minimums`' one value of
-    other members match one of `sources`. The flagged members of a group are one review item
+    """A rule on a linked group: it matches a member of a ring-sized linked group
+    (`linked_group_id` known) when, on the same as-of day, at least as many other members as its
+    one `minimums` value match one of `sources`. The flagged members of a group are one review item
     (`ml.evaluate.metrics.queue_items`, `ml.monitor.queue`), so the members it adds join an item
     already in the queue and take no capacity of their own. Its one `minimums` value is derived
     here (those other members), not a mart feature. Its `sources` must come before it in a rule

@@ -88,6 +88,7 @@ class FeatureColumn:
     window: str
     unit: str
     description: str
+    model_input: bool = True  # meta `model_input: false`: read by rules, never by a model
 
 
 def load_feature_columns(models_yml: Path, model: str = FEATURE_MODEL) -> list[FeatureColumn]:
@@ -105,6 +106,9 @@ def load_feature_columns(models_yml: Path, model: str = FEATURE_MODEL) -> list[F
         meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
         family, window, unit = meta.get("family"), meta.get("window"), meta.get("unit")
         description = " ".join(str(column.get("description") or "").split())
+        model_input = meta.get("model_input", True)
+        if not isinstance(model_input, bool):
+            problems.append(f"{name}: model_input {model_input!r} is not true or false")
         if family not in FAMILIES:
             problems.append(f"{name}: family {family!r} is not one of {sorted(FAMILIES)}")
         if not isinstance(window, str) or not WINDOW_PATTERN.match(window):
@@ -113,7 +117,7 @@ def load_feature_columns(models_yml: Path, model: str = FEATURE_MODEL) -> list[F
             problems.append(f"{name}: unit {unit!r} is not one of {sorted(UNITS)}")
         if not description:
             problems.append(f"{name}: no description")
-        columns.append(FeatureColumn(name, str(family), str(window), str(unit), description))
+        columns.append(FeatureColumn(name, str(family), str(window), str(unit), description, model_input is not False))
     if not columns:
         problems.append(f"`{model}` documents no columns")
     if problems:
@@ -134,7 +138,9 @@ def render_feature_catalog(models_yml: Path) -> str:
         "",
         "Units: " + "; ".join(f"`{unit}` {meaning}" for unit, meaning in UNITS.items()) + ".",
         "",
-        f"{len(columns)} columns in {len({c.family for c in columns})} families.",
+        f"{len(columns)} columns in {len({c.family for c in columns})} families;"
+        f" {sum(not c.model_input for c in columns)} of them (marked *rules only*) are read by the rules"
+        " of `ml/score/rules.py`, never by a model.",
     ]
     for family, heading in FAMILIES.items():
         members = [c for c in columns if c.family == family]
@@ -147,7 +153,11 @@ def render_feature_catalog(models_yml: Path) -> str:
             "| column | window | unit | description |",
             "| --- | --- | --- | --- |",
         ]
-        lines += [f"| `{c.name}` | {c.window} | {c.unit} | {table_cell(c.description)} |" for c in members]
+        lines += [
+            f"| `{c.name}`{'' if c.model_input else ' (*rules only*)'} | {c.window} | {c.unit} |"
+            f" {table_cell(c.description)} |"
+            for c in members
+        ]
     return "\n".join(lines) + "\n"
 
 

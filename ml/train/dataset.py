@@ -27,13 +27,14 @@ def marts_table(model: str) -> str:
 
 
 def model_feature_columns(marts_yml: Path, model: str = "fct_account_features_daily") -> list[str]:
-    """Feature columns a model may use, in catalog order, from the mart's yml `meta.unit`."""
+    """Feature columns a model may use, in catalog order, from the mart's yml `meta.unit`; a
+    column with `meta.model_input: false` is there for rules only."""
     spec = yaml.safe_load(marts_yml.read_text())
     node = next(m for m in spec["models"] if m["name"] == model)
     columns = []
     for column in node["columns"]:
         meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
-        if column["name"] not in KEY_COLUMNS and meta.get("unit") in MODEL_UNITS:
+        if column["name"] not in KEY_COLUMNS and meta.get("unit") in MODEL_UNITS and meta.get("model_input", True):
             columns.append(column["name"])
     return columns
 

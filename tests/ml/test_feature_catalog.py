@@ -219,6 +219,18 @@ def test_unknown_family_or_unit_is_rejected(tmp_path):
     assert "furlongs" in str(error.value)
 
 
+def test_a_rules_only_column_is_marked_and_model_input_must_be_true_or_false(tmp_path):
+    rules_only = _column("x_90d", "bidding", "90d")
+    rules_only["config"]["meta"]["model_input"] = False
+    catalog = render_feature_catalog(_write_yml(tmp_path / "models.yml", [_column("x_7d", "bidding"), rules_only]))
+    assert "| `x_7d` | 7d | count |" in catalog
+    assert "| `x_90d` (*rules only*) | 90d | count |" in catalog
+    assert "1 of them (marked *rules only*)" in catalog
+    rules_only["config"]["meta"]["model_input"] = "no"
+    with pytest.raises(CatalogError, match="x_90d: model_input 'no' is not true or false"):
+        load_feature_columns(_write_yml(tmp_path / "models.yml", [rules_only]))
+
+
 def test_check_exits_1_on_a_stale_catalog_and_0_once_regenerated(tmp_path, caplog):
     yml = _write_yml(tmp_path / "models.yml", [_column("x_7d", "bidding")])
     output = tmp_path / "FEATURES.md"

@@ -19,7 +19,9 @@ from ml.score.rules import (
     RING_SIGNUPS,
     RULE_CODES,
     SHILL_LINKED_BIDDERS,
+    SHILL_LINKED_BIDDERS_90D,
     SHILL_LINKED_BIDS,
+    SHILL_LINKED_BIDS_90D,
     SHILL_RING_MEMBERS,
     TAKEOVER_LOGIN,
     apply_rules,
@@ -47,6 +49,9 @@ def _features() -> pd.DataFrame:
             "bids_on_linked_sellers_30d": [0, 0, 0, 9, 0, 0, 0],
             "linked_bidder_share_30d": [None] * 7,
             "bids_received_30d": [0] * 7,
+            "bids_on_linked_sellers_90d": [0, 0, 0, 9, 0, 0, 0],
+            "linked_bidder_share_90d": [None] * 7,
+            "bids_received_90d": [0] * 7,
         }
     ).sort_values("account_id", ignore_index=True)  # the scores' order
 
@@ -104,6 +109,10 @@ def _bidders_and_sellers() -> tuple[pd.DataFrame, pd.DataFrame]:
             "bids_on_linked_sellers_30d": [7, 4, 0, 0, 0, None],
             "linked_bidder_share_30d": [None, None, 0.25, 0.5, 0.08, None],
             "bids_received_30d": [0, 0, 48, 6, 900, 0],
+            # Over 90 days: the shill's earlier bursts, the fan's few; the sellers' 30 days alone.
+            "bids_on_linked_sellers_90d": [19, 7, 0, 0, 0, None],
+            "linked_bidder_share_90d": [None, None, 0.25, 0.5, 0.08, None],
+            "bids_received_90d": [0, 0, 48, 6, 900, 0],
         }
     ).sort_values("account_id", ignore_index=True)
     scores = synthetic_scores(DAY, dict.fromkeys(features["account_id"], "allow"), seed=9)
@@ -128,6 +137,48 @@ def test_the_shill_rules_review_bids_on_linked_sellers_and_sellers_bid_up_by_the
     assert ruled.loc[["fan", "small_seller", "popular_seller", "quiet"], "reason_code_1"].isna().all()
 
 
+def test_the_90_day_shill_rules_keep_a_shill_in_review_between_bursts_and_its_ring_with_it():
+    features = pd.DataFrame(
+        {
+            "account_id": ["between_bursts", "light_fan", "seller", "mate", "other_group"],
+            "as_of_date": [DAY] * 5,
+            "linked_group_id": [None, None, "g1", "g1", "g2"],
+            # The last burst left the 30-day window: only the 90-day counts still hold it.
+            "bids_on_linked_sellers_30d": [0, 0, 0, 0, 0],
+            "linked_bidder_share_30d": [None, None, 0.3, None, None],
+            "bids_received_30d": [0, 0, 12, 0, 0],
+            "bids_on_linked_sellers_90d": [8, 7, 0, 0, 0],
+            "linked_bidder_share_90d": [None, None, 0.2, None, 0.5],
+            "bids_received_90d": [0, 0, 35, 0, 29],
+            "linked_created_within_7d": [0] * 5,
+        }
+    )
+    scores = synthetic_scores(DAY, dict.fromkeys(features["account_id"], "allow"), seed=11)
+    scores = scores.assign(account_id=features["account_id"], as_of_date=features["as_of_date"])
+
+    ruled = apply_rules(scores, features, DAILY_RULES).set_index("account_id")
+
+    assert ruled["band"].to_dict() == {
+        "between_bursts": "review",
+        "light_fan": "allow",  # 7 bids in 90 days: under the minimum
+        "seller": "review",
+        "mate": "review",
+        "other_group": "allow",  # half of 29 bids: under the 30-bid floor
+    }
+    assert ruled.loc["between_bursts", "reason_code_1"] == SHILL_LINKED_BIDS_90D.code
+    assert ruled.loc["between_bursts", "reason_text_1"] == (
+        "8 bids in the last 90 days in shows of sellers that share a device, card, address or IP with it"
+    )
+    assert ruled.loc["seller", "reason_code_1"] == SHILL_LINKED_BIDDERS_90D.code
+    assert ruled.loc["seller", "reason_text_1"] == (
+        "20% of the 35 bids in its shows in the last 90 days came from accounts that share a device, card, "
+        "address or IP with it"
+    )
+    assert ruled.loc["mate", "reason_code_1"] == SHILL_RING_MEMBERS.code
+    # Without the 90-day rules nobody here matches.
+    assert not matched(features, (SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)).any()
+
+
 def _ring_day() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two days of a shill ring (group g1) and a bystander group (g2): on the first day the ring's
     bidder bids on its seller's shows; on the second nobody matches a shill rule."""
@@ -139,6 +190,9 @@ def _ring_day() -> tuple[pd.DataFrame, pd.DataFrame]:
             "bids_on_linked_sellers_30d": [7, 1, 0, 0, 9, 0, 0],
             "linked_bidder_share_30d": [None, None, None, 0.4, None, None, 0.4],
             "bids_received_30d": [0, 0, 0, 50, 0, 0, 3],
+            "bids_on_linked_sellers_90d": [7, 1, 0, 0, 9, 0, 0],
+            "linked_bidder_share_90d": [None, None, None, 0.4, None, None, 0.4],
+            "bids_received_90d": [0, 0, 0, 50, 0, 0, 3],
             "linked_created_within_7d": [0] * 7,
         }
     )
@@ -222,7 +276,15 @@ def test_scoring_a_day_reviews_the_rings_the_model_allows_with_the_rule_as_their
     # with the rules that read model features alone (the shill rules).
     assert rules_on_inputs(FEATURES) == (SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)
     assert rules_on_inputs([*FEATURES, "linked_group_id"]) == (RING_SIGNUPS, SHILL_LINKED_BIDDERS, SHILL_LINKED_BIDS)
-    assert rules_on_inputs([*FEATURES, "linked_group_id", "as_of_date"]) == DAILY_RULES
+    # The 90-day counts are mart columns for the rules only, not model features.
+    rules_only = ["bids_on_linked_sellers_90d", "linked_bidder_share_90d", "bids_received_90d"]
+    assert not set(rules_only) & set(FEATURES)
+    assert rules_on_inputs([*FEATURES, "linked_group_id", "as_of_date"]) == (
+        RING_SIGNUPS,
+        SHILL_LINKED_BIDDERS,
+        SHILL_LINKED_BIDS,
+    )
+    assert rules_on_inputs([*FEATURES, *rules_only, "linked_group_id", "as_of_date"]) == DAILY_RULES
     np.testing.assert_array_equal(policy.band(scores["score"].to_numpy()), plain["band"])
     np.testing.assert_array_equal(
         policy.band(scores["score"].to_numpy(), None, matched(features, DAILY_RULES)), scores["band"]

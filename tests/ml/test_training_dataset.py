@@ -26,6 +26,8 @@ def test_model_features_come_from_the_catalog_and_exclude_keys_and_codes():
     assert "account_id" not in columns and "as_of_date" not in columns
     assert "country_code" not in columns  # an ISO code, not a model input
     assert "orders_placed_7d" in columns and "linked_group_size" in columns
+    # Columns kept for the rules only (meta `model_input: false`) are not model inputs.
+    assert "bids_on_linked_sellers_30d" in columns and "bids_on_linked_sellers_90d" not in columns
 
 
 def _warehouse(tmp_path, days: int = 60, first_pending: str = "2026-02-20"):

@@ -1,7 +1,8 @@
 {{ config(materialized='ephemeral') }}
 -- Bidding per as-of point, from both sides (bidding tile): bids, shows and lots bid on, lots won
 -- (buying tile), bids on linked sellers, distinct sellers bid on (bid pairs), and bids received
--- as a seller, some from linked bidders.
+-- as a seller, some from linked bidders. The linked-bid counts also over 90 days: a shill ring's
+-- members bid from the seller's devices in bursts weeks apart (the rules `SHILL_*_90D`).
 with
 
 points as (
@@ -45,11 +46,11 @@ distinct_sellers_bid_30d as (
             'bids_placed': [7, 30],
             'streams_bid': [30],
             'lots_bid': [30],
-            'bids_on_linked_sellers': [30],
-            'bids_received': [30],
-            'bids_received_from_linked': [30],
+            'bids_on_linked_sellers': [30, 90],
+            'bids_received': [30, 90],
+            'bids_received_from_linked': [30, 90],
         },
-        'lookback_days': 29,
+        'lookback_days': 89,
     },
     {'relation': ref('int_orders_bought_daily'), 'windows': {'lots_won': [30]}, 'lookback_days': 29},
     {'relation': 'distinct_sellers_bid_30d', 'running': ['distinct_sellers_bid_30d_delta']},
@@ -69,6 +70,9 @@ windowed as (
         {{ trailing('bids_on_linked_sellers', 30) }} as bids_on_linked_sellers_30d,
         {{ trailing('bids_received', 30) }} as bids_received_30d,
         {{ trailing('bids_received_from_linked', 30) }} as bids_received_from_linked_30d,
+        {{ trailing('bids_on_linked_sellers', 90) }} as bids_on_linked_sellers_90d,
+        {{ trailing('bids_received', 90) }} as bids_received_90d,
+        {{ trailing('bids_received_from_linked', 90) }} as bids_received_from_linked_90d,
         {{ to_date('distinct_sellers_bid_30d_delta') }} as distinct_sellers_bid_30d
     from bidding_timeline
     {{ per_point() }}
@@ -91,7 +95,10 @@ features as (
         {{ safe_ratio('greatest(lots_bid_30d - lots_won_30d, 0)', 'lots_bid_30d') }} as lots_lost_share_30d,
         bids_on_linked_sellers_30d,
         bids_received_30d,
-        {{ safe_ratio('bids_received_from_linked_30d', 'bids_received_30d') }} as linked_bidder_share_30d
+        {{ safe_ratio('bids_received_from_linked_30d', 'bids_received_30d') }} as linked_bidder_share_30d,
+        bids_on_linked_sellers_90d,
+        bids_received_90d,
+        {{ safe_ratio('bids_received_from_linked_90d', 'bids_received_90d') }} as linked_bidder_share_90d
     from windowed
     where is_point = 1
 

@@ -152,6 +152,7 @@ features as (
         bidding.lots_won_30d,
         bidding.lots_lost_share_30d,
         bidding.bids_on_linked_sellers_30d,
+        bidding.bids_on_linked_sellers_90d,
 
         -- seller behaviour
         selling.orders_sold_7d,
@@ -172,6 +173,8 @@ features as (
         selling.streams_hosted_30d,
         bidding.bids_received_30d,
         bidding.linked_bidder_share_30d,
+        bidding.bids_received_90d,
+        bidding.linked_bidder_share_90d,
         top_bidder_share.top_bidder_lot_share_30d,
 
         -- own enforcement history

@@ -238,6 +238,7 @@ def _report_dict(report: BlockReport, decision: GateDecision) -> dict[str, objec
         "recall_after_onset": report.recall_after_onset,
         "onset_share": report.onset_share,
         "truth_recall_after_onset": report.truth_recall_after_onset,
+        "truth_queue_per_day": report.truth_queue_per_day,
         "recall_by_labelled_type": report.recall_by_labelled_type,
         "sides": report.sides,
         "truth_sides": report.truth_sides,

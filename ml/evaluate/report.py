@@ -55,6 +55,11 @@ class BlockReport:
     # (ground truth): what the labels cannot see, e.g. the rings enforcement missed, which stay
     # labelled good: score -> type -> recall.
     truth_recall_after_onset: dict[str, dict[str, float]] = field(default_factory=dict)
+    # What the queue at capacity holds a day by ground truth: account-days of each abuse type on
+    # or after its onset, and of honest accounts (`honest`). Capacity spent on one type is taken
+    # from another: this says whether a change buys more abuse per reviewer day, which recall by
+    # label cannot (the labels call most rings good): score -> type or `honest` -> rows a day.
+    truth_queue_per_day: dict[str, dict[str, float]] = field(default_factory=dict)
     # Recall at capacity per labelled abuse type (`bad_abuse_type`) with enough bad rows: score -> type -> recall.
     recall_by_labelled_type: dict[str, dict[str, float]] = field(default_factory=dict)
     # What each model's policy does to each side of the market: model -> side -> measure -> value.
@@ -92,6 +97,8 @@ class BlockReport:
             flat.update({f"test.{name}.recall_after_onset.{metric_key(k)}": v for k, v in recalls.items()})
         for name, recalls in self.truth_recall_after_onset.items():
             flat.update({f"test.{name}.truth_recall_after_onset.{metric_key(k)}": v for k, v in recalls.items()})
+        for name, rows in self.truth_queue_per_day.items():
+            flat.update({f"test.{name}.truth_queue_per_day.{metric_key(k)}": v for k, v in rows.items()})
         flat.update({f"test.onset_share.{metric_key(k)}": v for k, v in self.onset_share.items()})
         for name, recalls in self.recall_by_labelled_type.items():
             flat.update({f"test.{name}.labelled_recall.{metric_key(k)}": v for k, v in recalls.items()})
@@ -201,6 +208,7 @@ def evaluate_block(
                 str(k): float(v)
                 for k, v in queued[abuser_rows].groupby(frame.loc[abuser_rows, "abuse_type"]).mean().items()
             }
+            report.truth_queue_per_day[name] = truth_queue_per_day(frame, queued, abuser_rows, report.days)
         if LABELLED_TYPE in frame:
             report.recall_by_labelled_type[name] = labelled_type_recall(frame, queued)
     if "abuse_type" in frame:
@@ -221,6 +229,16 @@ def evaluate_block(
         report.outcome_per_day[name] = expected_outcome(frame, column, review_at, block_at, review_anyway=review_anyway)
     return report
 
+
+def truth_queue_per_day(frame: pd.DataFrame, queued: pd.Series, abuser_rows: pd.Series, days: int) -> dict[str, float]:
+    """Queued account-days a day by ground truth: per abuse type after its onset, and `honest`
+    (accounts that never abuse; traps included). An abuser's rows before its onset are neither."""
+    in_queue = queued & abuser_rows
+    counts = frame.loc[in_queue, "abuse_type"].value_counts()
+    types = frame.loc[abuser_rows, "abuse_type"].unique()
+    out = {str(kind): float(counts.get(kind, 0)) / days for kind in sorted(types)}
+    out["honest"] = float((queued & frame["abuse_type"].isna()).sum()) / days
+    return out
 
 def labelled_type_recall(frame: pd.DataFrame, queued: pd.Series) -> dict[str, float]:
     """Recall at capacity per labelled abuse type, for the types with `MIN_BAD_ROWS_PER_TYPE`

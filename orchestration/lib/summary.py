@@ -109,6 +109,15 @@ def model_summary(registry: ModelRegistry) -> list[str]:
             "  recall at capacity by abuse type (labelled bad rows; every row after onset): "
             + ", ".join(f"{k} {v:.3f} ({run.metrics.get(truth + k, math.nan):.3f})" for k, v in sorted(recall.items()))
         )
+    queue = "test.challenger.truth_queue_per_day."
+    held = {k.removeprefix(queue): v for k, v in run.metrics.items() if k.startswith(queue)}
+    if held:
+        honest = held.pop("honest", math.nan)
+        lines.append(
+            f"  queue a day by ground truth: {sum(held.values()):.1f} abuser account-days after onset ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in sorted(held.items()))
+            + f"), {honest:.1f} honest"
+        )
     return lines
 
 

@@ -185,6 +185,13 @@ def test_a_models_queue_takes_the_rules_reviews_first_and_truth_recall_sees_ring
     assert outcome["rule_reviewed_per_day"] == 2
     assert outcome["good_hit_per_day"] == plain.outcome_per_day["challenger"]["good_hit_per_day"] + 2
     assert report.flat_metrics()["test.challenger.truth_recall_after_onset.multi_accounting"] == 1.0
+    # By ground truth the queue trades a payment fraudster's day for the ring's two a day.
+    assert plain.truth_queue_per_day["challenger"] == {"multi_accounting": 0.0, "payment_fraud": 2.0, "honest": 0.0}
+    assert report.truth_queue_per_day["challenger"] == {"multi_accounting": 2.0, "payment_fraud": 1.0, "honest": 0.0}
+    assert report.flat_metrics()["test.challenger.truth_queue_per_day.multi_accounting"] == 2.0
+    # One item more a day: the next account by id among equal scores, a2, honest.
+    wider = evaluate_block(frame, {}, models, review_capacity=3, ground_truth=truth, min_good_rows=1)
+    assert wider.truth_queue_per_day["challenger"]["honest"] == 1.0
     # By label the ring is good buyers acted on; by ground truth it is abusers caught.
     buyers = ~(frame["is_seller"] == 1)
     ring_buyer_rows = (buyers & frame["account_id"].isin(["a5", "a6"])).sum()

@@ -223,6 +223,7 @@ def model_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig
             ),
             "recall_by_labelled_type": dg.MetadataValue.md(_markdown_table(report.recall_by_labelled_type)),
             "truth_recall_after_onset": dg.MetadataValue.md(_markdown_table(report.truth_recall_after_onset)),
+            "truth_queue_per_day": dg.MetadataValue.md(_markdown_table(report.truth_queue_per_day)),
             "policy_by_side": dg.MetadataValue.md(_markdown_table(_by_side(report.sides))),
             "policy_by_side_truth": dg.MetadataValue.md(_markdown_table(_by_side(report.truth_sides))),
             "policy_outcome_per_day": dg.MetadataValue.md(_markdown_table(report.outcome_per_day)),

@@ -240,6 +240,7 @@ def truth_queue_per_day(frame: pd.DataFrame, queued: pd.Series, abuser_rows: pd.
     out["honest"] = float((queued & frame["abuse_type"].isna()).sum()) / days
     return out
 
+
 def labelled_type_recall(frame: pd.DataFrame, queued: pd.Series) -> dict[str, float]:
     """Recall at capacity per labelled abuse type, for the types with `MIN_BAD_ROWS_PER_TYPE`
     bad rows or more (fewer: one account moves it by more than any sensible bound)."""

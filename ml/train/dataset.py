@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ml import settings
+from ml.features.catalog import load_feature_columns
 from ml.train.split import OutOfTimeSplit
 from ml.warehouse import Warehouse
 
@@ -27,16 +27,14 @@ def marts_table(model: str) -> str:
 
 
 def model_feature_columns(marts_yml: Path, model: str = "fct_account_features_daily") -> list[str]:
-    """Feature columns a model may use, in catalog order, from the mart's yml `meta.unit`; a
-    column with `meta.model_input: false` is there for rules only."""
-    spec = yaml.safe_load(marts_yml.read_text())
-    node = next(m for m in spec["models"] if m["name"] == model)
-    columns = []
-    for column in node["columns"]:
-        meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
-        if column["name"] not in KEY_COLUMNS and meta.get("unit") in MODEL_UNITS and meta.get("model_input", True):
-            columns.append(column["name"])
-    return columns
+    """Feature columns a model may use, in catalog order, from the mart's yml (read and checked
+    by the feature catalog): numeric units, not keys, and not `meta.model_input: false` (the
+    columns kept for the rules only)."""
+    return [
+        column.name
+        for column in load_feature_columns(marts_yml, model)
+        if column.name not in KEY_COLUMNS and column.unit in MODEL_UNITS and column.model_input
+    ]
 
 
 def labelled_history(warehouse: Warehouse) -> tuple[date, date]:

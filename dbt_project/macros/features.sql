@@ -32,6 +32,19 @@
     {{ return(var(name, none) or from_env[name] or none) }}
 {%- endmacro %}
 
+{#- The same bounds as constants, when the build's as-of days are known when it compiles (the
+    daily run, a backfill run, an intraday batch): `and <column> between <first day - lookback>
+    and <last day>`. Implied by the bounds the family computes from its as-of points (they are
+    the window's days, `int_features_as_of_days`; a unit test that mocks them sets the window to
+    their days), but those come from a CTE, and a warehouse skips the blocks of a table (row
+    groups, micro-partitions) by constants only. With the tiles stored in day order
+    (`in_order_of`), the window's tiles are read without the rest of history. -#}
+{% macro within_known_days(column, lookback_days=0) -%}
+    {%- set first, last = feature_date('min_date'), feature_date('max_date') -%}
+    {%- if first %} and {{ column }} >= {{ add_days("cast('" ~ first ~ "' as date)", -lookback_days) }}{% endif -%}
+    {%- if last %} and {{ column }} <= cast('{{ last }}' as date){% endif -%}
+{%- endmacro %}
+
 {#- `join` when the build's window (`feature_date`) holds at most 92 as-of days (a backfill run, a day, an intraday
     recompute), else `windows`: a point joins up to (its days since the first as-of day + 89)
     days of tiles, so the join's cost grows with the square of the days asked, the windows'
@@ -136,6 +149,7 @@
     cross join {{ bounds }}
     where tiles.activity_date between {{ add_days(bounds ~ '.start_date', -source['lookback_days']) }}
         and {{ bounds }}.end_date
+        {{- within_known_days('tiles.activity_date', source['lookback_days']) }}
     {%- endif %}
 
 ),

@@ -51,6 +51,13 @@
     {%- set keys = config.require('replace_key') -%}
     {%- set keys = [keys] if keys is string else keys -%}
     {%- set range_column = config.get('replace_range') -%}
+    {%- set earliest = none -%}
+    {%- if range_column and execute -%}
+        {#- The earliest re-opened value, as a literal: a warehouse prunes storage by a constant,
+            not by a subquery (at 200,000 accounts DuckDB's delete took 2 s instead of 0.1). -#}
+        {%- set earliest = run_query('select min(_replace_from) from ' ~ source).columns[0].values()[0] -%}
+        {%- set range_type = (arg_dict['dest_columns'] | selectattr('name', 'in', [range_column, range_column | upper]) | first).data_type -%}
+    {%- endif -%}
     delete from {{ target }}
     where exists (
         select 1
@@ -62,14 +69,17 @@
             and {{ target }}.{{ range_column }} >= replaced._replace_from
         {%- endif %}
     )
-    {%- if range_column %}
+    {%- if range_column and earliest is not none %}
         -- Implied by the above; lets the engine skip the old parts of the table.
-        and {{ target }}.{{ range_column }} >= (select min(_replace_from) from {{ source }})
+        and {{ target }}.{{ range_column }} >= cast('{{ earliest }}' as {{ range_type }})
     {%- endif %};
     insert into {{ target }} ({{ get_quoted_csv(columns) }})
     select {{ get_quoted_csv(columns) }}
     from {{ source }}
     where not _is_placeholder
+    {%- if range_column %}
+    order by {{ range_column }}
+    {%- endif %}
 {%- endmacro %}
 
 {% macro snowflake__replace_rows_sql(arg_dict) -%}
@@ -112,6 +122,7 @@
     )
     {%- else -%}
     select * from {{ rows }}
+    {%- if range_column %}{{ in_order_of(range_column) }}{% endif %}
     {%- endif -%}
 {%- endmacro %}
 
@@ -216,4 +227,34 @@ final as (
 )
 
 {{ replace_rows('final', 'scope', 'account_id', 'activity_date') }}
+{%- endmacro %}
+
+{#-
+    An import CTE that its model reads more than once, each time for a few rows (the re-opened
+    accounts' days, the new bids), is declared `{{ inlined() }}`: DuckDB materializes a CTE read
+    more than once, every row and column of the table, before any reader's filter applies (at
+    200,000 accounts, 10 million bids copied to find 50,000). Inlined, each read scans only the
+    columns and row groups it needs. Other warehouses plan CTEs their own way: nothing to say.
+-#}
+{% macro inlined() -%}
+    {{ return(adapter.dispatch('inlined', 'vigil')()) }}
+{%- endmacro %}
+
+{% macro default__inlined() -%}{%- endmacro %}
+
+{% macro duckdb__inlined() -%}not materialized{%- endmacro %}
+
+{#-
+    A full build writes a big table in the order of the day its readers filter on. DuckDB keeps
+    each row group's min and max (Snowflake each micro-partition's) and skips those a filter
+    rules out, so the mart reading the trailing 90 days of tiles, or a run deleting the days it
+    re-opens, reads the recent part of the table however long the history. Incremental runs
+    append what they rebuild, mostly recent days, so the order holds where it matters: a row
+    group appended long ago ends before any recent window starts. Renders nothing on incremental
+    runs (a model's final select ends with it).
+-#}
+{% macro in_order_of(column) -%}
+    {%- if not is_incremental() %}
+    order by {{ column }}
+    {%- endif %}
 {%- endmacro %}

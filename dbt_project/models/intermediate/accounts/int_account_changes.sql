@@ -43,31 +43,31 @@ livestreams as (
 
 ),
 
-bids as (
+bids as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__bids') }} where ingested_at > {{ since }}
 
 ),
 
-order_versions as (
+order_versions as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__order_versions') }} where ingested_at > {{ since }}
 
 ),
 
-refunds as (
+refunds as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__refunds') }} where ingested_at > {{ since }}
 
 ),
 
-chargebacks as (
+chargebacks as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__chargebacks') }} where ingested_at > {{ since }}
 
 ),
 
-user_reports as (
+user_reports as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__user_reports') }} where ingested_at > {{ since }}
 
@@ -103,13 +103,13 @@ all_orders as (
 
 ),
 
-lifecycle as (
+lifecycle as {{ inlined() }} (
 
     select * from {{ ref('int_order_lifecycle') }}
 
 ),
 
-entities as (
+entities as {{ inlined() }} (
 
     select * from {{ ref('int_account_entities') }}
     where entity_type in ('device', 'card', 'address', 'ip')

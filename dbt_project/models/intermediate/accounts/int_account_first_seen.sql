@@ -9,7 +9,7 @@
 -- accounts with new versions are recomputed from their versions.
 with
 
-account_versions as (
+account_versions as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__account_versions') }}
 

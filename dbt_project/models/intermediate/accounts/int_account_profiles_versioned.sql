@@ -9,7 +9,7 @@
 -- Incremental: an account with a new version has all its spans rebuilt from its versions.
 with
 
-account_versions as (
+account_versions as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__account_versions') }}
 

@@ -11,7 +11,7 @@
 -- loaded earlier than first thought), so new bids are merged with the stored first.
 with
 
-bids as (
+bids as {{ inlined() }} (
 
     select * from {{ ref('int_bids_dated') }}
     {%- if is_incremental() %}
@@ -79,4 +79,4 @@ final as (
 
 )
 
-select * from final
+select * from final {{ in_order_of('first_bid_date') }}

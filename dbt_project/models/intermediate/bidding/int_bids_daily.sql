@@ -20,7 +20,7 @@ changed_accounts as (
 ),
 
 {% endif -%}
-dated_bids as (
+dated_bids as {{ inlined() }} (
 
     select * from {{ ref('int_bids_dated') }}
 

@@ -11,13 +11,13 @@
 -- shows staged since the last run.
 with
 
-bids as (
+bids as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__bids') }}
 
 ),
 
-livestreams as (
+livestreams as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__livestreams') }}
 
@@ -62,4 +62,4 @@ dated_bids as (
 
 )
 
-select * from dated_bids
+select * from dated_bids {{ in_order_of('activity_date') }}

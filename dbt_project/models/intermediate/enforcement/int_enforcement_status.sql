@@ -10,7 +10,7 @@
 -- Incremental: an account with new actions has its spans rebuilt from all its actions.
 with
 
-actions as (
+actions as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__enforcement_actions') }}
 

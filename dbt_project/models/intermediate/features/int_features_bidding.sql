@@ -30,6 +30,7 @@ seller_occurrences as (
     inner join point_accounts on point_accounts.account_id = bid_pairs.account_id
     cross join bounds
     where bid_pairs.activity_date between {{ add_days('bounds.start_date', -29) }} and bounds.end_date
+        {{- within_known_days('bid_pairs.activity_date', 29) }}
 
 ),
 

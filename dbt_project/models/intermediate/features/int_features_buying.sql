@@ -35,6 +35,7 @@ seller_occurrences as (
     inner join point_accounts on point_accounts.account_id = orders.buyer_id
     cross join bounds
     where orders.placed_date between {{ add_days('bounds.start_date', -29) }} and bounds.end_date
+        {{- within_known_days('orders.placed_date', 29) }}
 
 ),
 

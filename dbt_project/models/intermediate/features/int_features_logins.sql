@@ -30,6 +30,7 @@ successful_logins as (
     cross join bounds
     where flagged_logins.is_successful
         and flagged_logins.activity_date between {{ add_days('bounds.start_date', -6) }} and bounds.end_date
+        {{- within_known_days('flagged_logins.activity_date', 6) }}
 
 ),
 

@@ -35,6 +35,7 @@ active_days as (
     from activity
     cross join bounds
     where activity.activity_date between {{ add_days('bounds.start_date', -89) }} and bounds.end_date
+        {{- within_known_days('activity.activity_date', 89) }}
     {%- if var('feature_accounts', none) %}
         and activity.account_id in (select account_id from {{ var('feature_accounts') }})
     {%- endif %}

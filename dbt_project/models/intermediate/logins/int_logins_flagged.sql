@@ -57,7 +57,7 @@ new_logins as (
 ),
 
 {% endif -%}
-entities as (
+entities as {{ inlined() }} (
 
     select * from {{ ref('int_account_entities') }}
 
@@ -122,4 +122,4 @@ flagged as (
 
 )
 
-select * from flagged
+select * from flagged {{ in_order_of('activity_date') }}

@@ -15,14 +15,14 @@ with
 
 {%- set since = ingested_through() if is_incremental() else none %}
 
-account_versions as (
+account_versions as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__account_versions') }}
     {%- if since %} where ingested_at > {{ since }}{% endif %}
 
 ),
 
-logins as (
+logins as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__logins') }}
     where is_successful

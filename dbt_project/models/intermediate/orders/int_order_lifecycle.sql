@@ -87,4 +87,4 @@ orders as (
 
 )
 
-select * from orders
+select * from orders {{ in_order_of('placed_date') }}

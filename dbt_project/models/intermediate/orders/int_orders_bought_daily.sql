@@ -45,7 +45,7 @@ accounts as (
 
 ),
 
-entities as (
+entities as {{ inlined() }} (
 
     select * from {{ ref('int_account_entities') }}
     where entity_type = 'address'

@@ -258,3 +258,23 @@ final as (
     order by {{ column }}
     {%- endif %}
 {%- endmacro %}
+
+{#-
+    The stored rows of some keys: `select * from <relation> where <key> in (<keys>)`. No index
+    serves such a lookup, and DuckDB reads every column of every row for it: at 200,000
+    accounts a staging merge read all 10.3 million staged bids to find the 87 a run re-sent
+    (2.4 s of scan). On DuckDB the keys are matched on the key column alone, then their rows
+    fetched by row id (0.23 s). Other warehouses prune by their own means.
+-#}
+{% macro rows_with_keys(relation, key, keys) -%}
+    {{ return(adapter.dispatch('rows_with_keys', 'vigil')(relation, key, keys)) }}
+{%- endmacro %}
+
+{% macro default__rows_with_keys(relation, key, keys) -%}
+    select * from {{ relation }} where {{ key }} in ({{ keys }})
+{%- endmacro %}
+
+{% macro duckdb__rows_with_keys(relation, key, keys) -%}
+    select * from {{ relation }}
+    where rowid in (select rowid from {{ relation }} where {{ key }} in ({{ keys }}))
+{%- endmacro %}

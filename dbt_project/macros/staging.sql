@@ -40,8 +40,7 @@ candidates as (
     {%- if is_incremental() %}
     union all
     select {{ columns | join(', ') }}, is_changed_by_resend, true as is_stored
-    from {{ this }}
-    where {{ id }} in (select {{ id }} from {{ renamed }})
+    from ({{ rows_with_keys(this, id, 'select ' ~ id ~ ' from ' ~ renamed) }}) as stored
     {%- endif %}
 
 ),

@@ -13,13 +13,14 @@ with
 
 order_versions as (
 
-    select * from {{ ref('stg_marketplace__order_versions') }}
     {%- if is_incremental() %}
-    where order_id in (
-        select order_id
-        from {{ ref('stg_marketplace__order_versions') }}
-        where ingested_at > {{ ingested_through() }}
-    )
+    {{ rows_with_keys(
+        ref('stg_marketplace__order_versions'),
+        'order_id',
+        'select order_id from ' ~ ref('stg_marketplace__order_versions') ~ ' where ingested_at > ' ~ ingested_through(),
+    ) }}
+    {%- else %}
+    select * from {{ ref('stg_marketplace__order_versions') }}
     {%- endif %}
 
 ),

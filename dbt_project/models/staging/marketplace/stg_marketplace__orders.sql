@@ -26,8 +26,7 @@ candidates as (
         order_id, buyer_id, seller_id, stream_id, listing_id, created_at, amount_usd,
         payment_method_id, shipping_address_hash, order_status, shipped_at, delivered_at, loaded_at,
         ingested_at, source_file, source_row, first_loaded_at, 0 as is_new
-    from {{ this }}
-    where order_id in (select order_id from new_versions)
+    from ({{ rows_with_keys(this, 'order_id', 'select order_id from new_versions') }}) as stored
     {%- endif %}
 
 ),

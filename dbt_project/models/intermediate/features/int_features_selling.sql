@@ -40,6 +40,9 @@ due_intervals as (
     inner join point_accounts on point_accounts.account_id = orders.seller_id
     cross join bounds
     where cast(orders.created_at as date) between {{ add_days('bounds.start_date', -31) }} and bounds.end_date
+        -- Implied (an order is placed on or after its creation day, and one placed after the
+        -- last as-of day is never due by then), but on the column the orders are stored by.
+        {{ within_known_days('orders.placed_date', 31) }}
 
 ),
 

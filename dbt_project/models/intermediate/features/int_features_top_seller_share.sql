@@ -13,17 +13,31 @@ points as (
 
 ),
 
+bounds as (
+
+    select min(as_of_date) as start_date, max(as_of_date) as end_date from points
+
+),
+
 bid_pairs as (
 
-    select * from {{ ref('int_bid_pairs_daily') }}
+    -- Only the days the as-of points' 30-day windows reach.
+    select bid_pairs.*
+    from {{ ref('int_bid_pairs_daily') }} as bid_pairs
+    cross join bounds
+    where bid_pairs.activity_date between {{ add_days('bounds.start_date', -29) }} and bounds.end_date
+        {{- within_known_days('bid_pairs.activity_date', 29) }}
 
 ),
 
 seller_lots as (
 
-    select account_id as seller_id, activity_date, lots_received
-    from {{ ref('int_bids_daily') }}
-    where lots_received > 0
+    select seller_lots.account_id as seller_id, seller_lots.activity_date, seller_lots.lots_received
+    from {{ ref('int_bids_daily') }} as seller_lots
+    cross join bounds
+    where seller_lots.lots_received > 0
+        and seller_lots.activity_date between {{ add_days('bounds.start_date', -29) }} and bounds.end_date
+        {{- within_known_days('seller_lots.activity_date', 29) }}
 
 ),
 

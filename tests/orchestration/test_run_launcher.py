@@ -1,0 +1,97 @@
+"""The run launcher (orchestration/lib/run_launcher.py): the runs of the jobs it serves start
+from a fork server with the preloaded modules, run to completion, stop when terminated and are
+seen as dead when their process dies; other jobs go to Dagster's default launcher."""
+
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.launcher import LaunchRunContext, WorkerStatus
+
+from orchestration.defs.jobs import near_real_time_job
+from orchestration.lib.run_launcher import PID_TAG, PreloadedRunLauncher
+from tests.orchestration import launcher_jobs
+
+SERVED = ["reports_its_process", "waits_a_minute", "dies"]
+
+
+@pytest.fixture(scope="module")
+def instance():
+    launcher = {
+        "module": "orchestration.lib.run_launcher",
+        "class": "PreloadedRunLauncher",
+        "config": {"jobs": SERVED, "preload": ["wave"]},
+    }
+    with dg.instance_for_test(overrides={"run_launcher": launcher}) as instance:
+        yield instance
+
+
+def _launch(instance, job, marker: Path):
+    run = instance.create_run_for_job(
+        job,
+        run_config={"ops": {next(iter(job.graph.node_dict)): {"config": {"path": str(marker)}}}},
+        job_code_origin=dg.reconstructable(getattr(launcher_jobs, job.name)).get_python_origin(),
+    )
+    instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+    return instance.get_run_by_id(run.run_id)
+
+
+def _wait(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def _status(instance, run_id):
+    return instance.get_run_by_id(run_id).status
+
+
+def test_a_served_job_runs_in_a_child_of_the_fork_server(instance, tmp_path):
+    assert isinstance(instance.run_launcher, PreloadedRunLauncher)
+    run = _launch(instance, launcher_jobs.reports_its_process, tmp_path / "marker")
+    _wait(lambda: _status(instance, run.run_id) in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE))
+    assert _status(instance, run.run_id) == dg.DagsterRunStatus.SUCCESS
+    pid, preloaded = (tmp_path / "marker").read_text().split()
+    assert pid == run.tags[PID_TAG]  # the process the launcher started and tagged
+    assert preloaded == "True"  # imported by the fork server, not by the run
+
+
+def test_terminate_stops_the_run(instance, tmp_path):
+    marker = tmp_path / "marker"
+    run = _launch(instance, launcher_jobs.waits_a_minute, marker)
+    _wait(marker.exists)
+    assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
+    assert instance.run_launcher.terminate(run.run_id)
+    _wait(lambda: _status(instance, run.run_id) == dg.DagsterRunStatus.CANCELED, timeout=30)
+
+
+def test_a_dead_run_process_is_reported_failed(instance, tmp_path):
+    marker = tmp_path / "marker"
+    run = _launch(instance, launcher_jobs.dies, marker)
+    _wait(marker.exists)
+    _wait(lambda: instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.FAILED, timeout=30)
+    # Still "started" in storage: run monitoring (orchestration/dagster.yaml) marks it failed.
+    assert _status(instance, run.run_id) == dg.DagsterRunStatus.STARTED
+
+
+def test_other_jobs_go_to_the_default_launcher(instance, tmp_path):
+    job = dg.JobDefinition(graph_def=launcher_jobs.reports_its_process.graph, name="not_served")
+    run = instance.create_run_for_job(job, run_config={"ops": {"report_process": {"config": {"path": "x"}}}})
+    # Dagster's default launcher asks the run's code server, found through the workspace.
+    with pytest.raises(dg.DagsterInvariantViolationError, match="requires a workspace"):
+        instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+    assert PID_TAG not in instance.get_run_by_id(run.run_id).tags
+
+
+def test_the_instance_settings_serve_the_near_real_time_job(tmp_path):
+    shutil.copy(Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+    assert isinstance(instance.run_launcher, PreloadedRunLauncher)
+    assert instance.run_launcher.jobs == frozenset({near_real_time_job.name})
+    assert instance.run_monitoring_enabled

@@ -83,7 +83,6 @@ class PreloadedRunLauncher(DefaultRunLauncher):
         self._preload = list(preload)
         self._context: Any = None
         self._lock = threading.Lock()
-        self._processes: dict[str, multiprocessing.process.BaseProcess] = {}
 
     @property
     def jobs(self) -> frozenset[str]:
@@ -127,9 +126,8 @@ class PreloadedRunLauncher(DefaultRunLauncher):
             target=execute_run, args=(serialize_value(args),), name=f"dagster-run-{run.run_id}"
         )
         process.start()
-        self._processes = {run_id: p for run_id, p in self._processes.items() if p.is_alive()}
-        self._processes[run.run_id] = process
         self._instance.add_run_tags(run.run_id, {PID_TAG: str(process.pid)})
+        self._run_ids.add(run.run_id)  # what `join` waits for, as for the default launcher's runs
 
     def _pid(self, run_id: str) -> int | None:
         run = self._instance.get_run_by_id(run_id) if self.has_instance else None

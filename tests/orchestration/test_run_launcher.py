@@ -1,7 +1,9 @@
 """The run launcher (orchestration/lib/run_launcher.py): the runs of the jobs it serves start
 from a fork server with the preloaded modules, run to completion, stop when terminated and are
-seen as dead when their process dies; other jobs go to Dagster's default launcher."""
+marked failed by run monitoring when their process dies; other jobs go to Dagster's default
+launcher."""
 
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.launcher import LaunchRunContext, WorkerStatus
+from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from orchestration.defs.jobs import near_real_time_job
 from orchestration.lib.run_launcher import PID_TAG, PreloadedRunLauncher
@@ -71,13 +74,16 @@ def test_terminate_stops_the_run(instance, tmp_path):
     _wait(lambda: _status(instance, run.run_id) == dg.DagsterRunStatus.CANCELED, timeout=30)
 
 
-def test_a_dead_run_process_is_reported_failed(instance, tmp_path):
+def test_a_run_whose_process_died_is_marked_failed_by_run_monitoring(instance, tmp_path):
     marker = tmp_path / "marker"
     run = _launch(instance, launcher_jobs.dies, marker)
     _wait(marker.exists)
     _wait(lambda: instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.FAILED, timeout=30)
-    # Still "started" in storage: run monitoring (orchestration/dagster.yaml) marks it failed.
-    assert _status(instance, run.run_id) == dg.DagsterRunStatus.STARTED
+    assert _status(instance, run.run_id) == dg.DagsterRunStatus.STARTED  # nothing else noticed
+    # What the daemon's run monitoring (on in orchestration/dagster.yaml) does with it.
+    [record] = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))
+    monitor_started_run(instance, None, record, logging.getLogger("test"))
+    assert _status(instance, run.run_id) == dg.DagsterRunStatus.FAILURE
 
 
 def test_other_jobs_go_to_the_default_launcher(instance, tmp_path):

@@ -129,21 +129,16 @@ class PreloadedRunLauncher(DefaultRunLauncher):
         self._instance.add_run_tags(run.run_id, {PID_TAG: str(process.pid)})
         self._run_ids.add(run.run_id)  # what `join` waits for, as for the default launcher's runs
 
-    def _pid(self, run_id: str) -> int | None:
+    def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id) if self.has_instance else None
         pid = run.tags.get(PID_TAG) if run else None
-        return int(pid) if pid else None
-
-    def terminate(self, run_id: str) -> bool:
-        pid = self._pid(run_id)
         if pid is None:
             return super().terminate(run_id)
-        run = self._instance.get_run_by_id(run_id)
-        if not run or run.is_finished:
+        if run.is_finished:
             return False
         self._instance.report_run_canceling(run)
         try:
-            os.kill(pid, signal.SIGINT)  # the run's own handler marks it canceled
+            os.kill(int(pid), signal.SIGINT)  # the run's own handler marks it canceled
         except ProcessLookupError:
             return False
         return True

@@ -34,5 +34,8 @@ vigil_dbt_project = DbtProject(
 # written, so SQL edits show up. Not on every load: every process that loads the definitions,
 # each run's included, would run `dbt parse` (13 s of each near-real-time batch under
 # `make live`). Deployments (and `make`) run `dagster-dbt project prepare-and-package` instead.
-if manifest_is_stale(DBT_PROJECT_DIR, vigil_dbt_project.manifest_path):
+# (Checked under `dagster dev` only: elsewhere nothing is parsed, so nothing is scanned.)
+if vigil_dbt_project.preparer.using_dagster_dev() and manifest_is_stale(
+    DBT_PROJECT_DIR, vigil_dbt_project.manifest_path
+):
     vigil_dbt_project.prepare_if_dev()

@@ -28,10 +28,14 @@ help:
 	@echo "make lint      ruff on the Python code"
 	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
 
+# --compile-bytecode: the installed packages' .pyc are written once here. Without them every
+# Python process (a run, a dbt command, a test) compiles what it imports from source when
+# PYTHONDONTWRITEBYTECODE is set, as in many CI and container images: 15 s vs 9 s to import
+# a run's libraries (BENCHMARKS.md, "Near-real-time path").
 .venv/.vigil-installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check uv
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 install: .venv/.vigil-installed

@@ -34,10 +34,17 @@ from dagster._serdes.config_class import ConfigurableClassData
 PID_TAG = "vigil/run_worker_pid"
 
 # Imported once by the fork server: what a batch's run would otherwise import in its first
-# seconds (Dagster and dagster-dbt, dbt with its DuckDB adapter, the warehouse clients, the
-# model libraries its scoring step needs). Not Vigil's modules: see the module docstring.
+# seconds (Dagster with the run worker's entry point and the local instance's storage, which
+# the run builds before anything else; dagster-dbt, dbt with its DuckDB adapter, the warehouse
+# clients, the model libraries its scoring step needs). Not Vigil's modules: see the module
+# docstring. A module that is not installed is skipped (Python's fork server ignores it).
 DEFAULT_PRELOAD = (
     "dagster",
+    "dagster._cli.api",
+    "dagster._core.instance.factory",
+    "dagster._core.storage.runs.sqlite",
+    "dagster._core.storage.event_log.sqlite",
+    "dagster._core.storage.schedules.sqlite",
     "dagster_dbt",
     "dbt.cli.main",
     "dbt.adapters.duckdb",

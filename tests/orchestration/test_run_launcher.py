@@ -3,6 +3,7 @@ from a fork server with the preloaded modules, run to completion, stop when term
 marked failed by run monitoring when their process dies; other jobs go to Dagster's default
 launcher."""
 
+import importlib.util
 import logging
 import shutil
 import time
@@ -15,7 +16,7 @@ from dagster._core.launcher import LaunchRunContext, WorkerStatus
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from orchestration.defs.jobs import near_real_time_job
-from orchestration.lib.run_launcher import PID_TAG, PreloadedRunLauncher
+from orchestration.lib.run_launcher import DEFAULT_PRELOAD, PID_TAG, PreloadedRunLauncher
 from tests.orchestration import launcher_jobs
 
 SERVED = ["reports_its_process", "waits_a_minute", "dies"]
@@ -101,3 +102,10 @@ def test_the_instance_settings_serve_the_near_real_time_job(tmp_path):
     assert isinstance(instance.run_launcher, PreloadedRunLauncher)
     assert instance.run_launcher.jobs == frozenset({near_real_time_job.name})
     assert instance.run_monitoring_enabled
+
+
+@pytest.mark.parametrize("module", DEFAULT_PRELOAD)
+def test_every_module_the_fork_server_preloads_is_installed(module):
+    # Python's fork server skips a preload it cannot import without a word: a renamed module
+    # would quietly cost every batch its import again.
+    assert importlib.util.find_spec(module) is not None

@@ -36,7 +36,14 @@ def _takeover_logins(landing: Path, account: str) -> Path:
     return path
 
 
-MODEL_IMPORTS: list = []  # the threads the batches' ingestion started (orchestration/lib/warmup.py)
+WARMUPS: list = []  # per batch: the thread its ingestion started and what it loaded (orchestration/lib/warmup.py)
+
+
+def _recorded_warmup(load):
+    from orchestration.lib.warmup import start_warmup
+
+    loaded: list = []
+    WARMUPS.append((start_warmup(lambda: loaded.append(load())), loaded))
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +51,6 @@ def batch(pipeline_run, tmp_path_factory):
     from orchestration.definitions import defs
     from orchestration.defs.ingestion import assets as ingestion_assets
     from orchestration.lib.resources import MlflowResource, WarehouseResource
-    from orchestration.lib.warmup import start_model_imports
 
     assert pipeline_run.completed.returncode == 0, pipeline_run.completed.stderr[-3000:]
     root = tmp_path_factory.mktemp("near_real_time")
@@ -67,7 +73,7 @@ def batch(pipeline_run, tmp_path_factory):
             "warehouse": WarehouseResource(engine="duckdb", duckdb_path=str(path)),
             "mlflow": MlflowResource(),
         }
-        mp.setattr(ingestion_assets, "start_model_imports", lambda: MODEL_IMPORTS.append(start_model_imports()))
+        mp.setattr(ingestion_assets, "start_warmup", _recorded_warmup)
         job = defs.resolve_job_def("near_real_time")
         instance = dg.DagsterInstance.ephemeral()
         first = job.execute_in_process(instance=instance, resources=resources)
@@ -184,8 +190,17 @@ def test_a_batch_runs_dbt_on_a_warm_parse_without_unit_tests(batch):
         _dbt_folders(again.run_id, "vigil_dbt_models"),
     )
     assert len(_dbt_folders(first.run_id, "intraday_features")) == 1
-    # Each batch's ingestion imported the scoring step's libraries in the background.
-    assert len(MODEL_IMPORTS) == 2 and not any(thread.is_alive() for thread in MODEL_IMPORTS)
+    # Each batch's ingestion imported the scoring step's libraries and loaded the champion in
+    # the background: the one its scoring step then loaded again and scored with.
+    assert len(WARMUPS) == 2 and not any(thread.is_alive() for thread, _ in WARMUPS)
+    from orchestration.defs.live.assets import INTRADAY_KEY
+
+    (scored,) = [
+        event.materialization.metadata["model"].value
+        for event in first.get_asset_materialization_events()
+        if event.asset_key == INTRADAY_KEY
+    ]
+    assert [[f"{m.name} v{m.version}" for m in loaded] for _, loaded in WARMUPS] == [[scored], [scored]]
     # Its dbt commands ran in the run's own process (orchestration/defs/dbt/in_process.py).
     for folder in (models_first, *_dbt_folders(first.run_id, "intraday_features")):
         started = json.loads((folder / "dbt.log").read_text().splitlines()[0])

@@ -1,9 +1,13 @@
-"""The near-real-time batch's model libraries are imported in a background thread
-(orchestration/lib/warmup.py); a library that fails to import fails only where it is used."""
+"""A near-real-time batch's scoring is warmed up in a background thread while it ingests
+(orchestration/lib/warmup.py): the model libraries imported, then the champion loaded once;
+a library that fails to import, or a load that fails, fails only where it is used."""
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+from orchestration.lib.warmup import start_warmup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,9 +20,9 @@ def _fresh_python(script: str) -> str:
 
 def test_the_thread_imports_the_model_libraries():
     script = (
-        "import sys; from orchestration.lib.warmup import MODEL_LIBRARIES, start_model_imports;"
+        "import sys; from orchestration.lib.warmup import MODEL_LIBRARIES, start_warmup;"
         "before = [m for m in MODEL_LIBRARIES if m in sys.modules];"
-        "start_model_imports().join();"
+        "start_warmup().join();"
         "print(before, [m for m in (*MODEL_LIBRARIES, 'sklearn') if m not in sys.modules])"
     )
     assert _fresh_python(script) == "[] []"  # scikit-learn too: XGBoost imports it
@@ -26,8 +30,26 @@ def test_the_thread_imports_the_model_libraries():
 
 def test_a_library_that_fails_to_import_is_left_to_its_user():
     script = (
-        "import sys; from orchestration.lib.warmup import start_model_imports;"
-        "start_model_imports(('vigil_no_such_module', 'xgboost')).join();"
+        "import sys; from orchestration.lib.warmup import start_warmup;"
+        "start_warmup(names=('vigil_no_such_module', 'xgboost')).join();"
         "print('vigil_no_such_module' in sys.modules, 'xgboost' in sys.modules)"
     )
     assert _fresh_python(script) == "False True"
+
+
+def test_the_load_runs_once_after_the_imports():
+    seen = []
+    start_warmup(lambda: seen.append("xgboost" in sys.modules), names=("xgboost",)).join()
+    assert seen == [True]
+
+
+def test_a_load_that_fails_is_left_to_the_scoring_step(monkeypatch):
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
+
+    def no_champion():
+        raise LookupError("no `champion` version")
+
+    thread = start_warmup(no_champion, names=())
+    thread.join()
+    assert not thread.is_alive() and escaped == []

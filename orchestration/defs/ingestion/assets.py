@@ -11,9 +11,9 @@ from ml.ingest.load import ingest_landing
 from ml.ingest.options import IngestOptions
 from ml.ingest.schema import LEDGER_TABLE, QUARANTINE_TABLE
 from ml.warehouse import Role
-from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG, tagged
-from orchestration.lib.warmup import start_model_imports
+from orchestration.lib.warmup import start_warmup
 
 GROUP = "ingestion"
 # dbt sources `marketplace.<table>` and `ingest.<table>` map to these keys, so the dbt
@@ -57,12 +57,15 @@ class IngestConfig(dg.Config):
     ],
     pool=WAREHOUSE_POOL,
 )
-def ingest_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
+def ingest_landing_files(
+    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource, mlflow: MlflowResource
+):
     """Ingest every landing file not yet in the ledger; re-running ingests nothing twice."""
     landing = Path(config.landing_dir).resolve() if config.landing_dir else settings.landing_dir()
     batch = tagged(context, NEAR_REAL_TIME_TAG)
     if batch:
-        start_model_imports()  # the batch's scoring step needs them: imported while it ingests and builds
+        # The batch's scoring step needs the model libraries and the champion: warmed while it ingests.
+        start_warmup(lambda: mlflow.registry().load_champion())
     options = replace(IngestOptions.from_env(), wait_for_recent=not batch)
     report = ingest_landing(warehouse.get(role=Role.LOADER), landing, run_id=context.run.run_id, options=options)
     for outcome in report.rejected:

@@ -4,7 +4,7 @@ Every batch is a new run process. Its scoring step, the last, needs the model li
 (MLflow, XGBoost and scikit-learn: 4 s to import where the run's process did not start with
 them, `orchestration/lib/run_launcher.py`) and the champion, whose first load in a process
 opens MLflow's store (engine, schema check) and reads the model: 1.3 s measured on the live
-bench's base, against 0.1 s for a second load. The batch's first step, ingestion, mostly waits
+bench's base, against 0.06 s for a second load. The batch's first step, ingestion, mostly waits
 on DuckDB and Arrow, which release Python's lock: a background thread does both meanwhile.
 The scoring step still loads the champion itself, when it runs (a promotion in between is
 seen): the thread's copy is thrown away, only the warm store and files stay. (Started with

@@ -29,9 +29,9 @@ help:
 	@echo "make clean     delete generated data ($(VIGIL_DATA_DIR)) and dbt artefacts"
 
 # --compile-bytecode: the installed packages' .pyc are written once here. Without them every
-# Python process (a run, a dbt command, a test) compiles what it imports from source when
-# PYTHONDONTWRITEBYTECODE is set, as in many CI and container images: 15 s vs 9 s to import
-# a run's libraries (BENCHMARKS.md, "Near-real-time path").
+# Python process (a run, a dbt command, a test) compiles what it imports from source where
+# PYTHONDONTWRITEBYTECODE is set, as on the machine it was measured on: 15 s vs 9 s to import a
+# batch run's libraries, instance and definitions (BENCHMARKS.md, "Near-real-time path").
 .venv/.vigil-installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check uv

@@ -97,12 +97,6 @@ all_livestreams as (
 
 ),
 
-all_orders as (
-
-    select * from {{ ref('stg_marketplace__orders') }}
-
-),
-
 lifecycle as {{ inlined() }} (
 
     select * from {{ ref('int_order_lifecycle') }}
@@ -193,12 +187,12 @@ touches as (
     from bids
     inner join all_livestreams on all_livestreams.stream_id = bids.stream_id
     union all
+    -- The order's first version (its earliest load, kept by the lifecycle) touches the buyer.
     select lifecycle.buyer_id, lifecycle.placed_date
     from order_versions
-    inner join all_orders
-        on all_orders.order_id = order_versions.order_id
-        and all_orders.first_loaded_at = order_versions.loaded_at
-    inner join lifecycle on lifecycle.order_id = order_versions.order_id
+    inner join lifecycle
+        on lifecycle.order_id = order_versions.order_id
+        and lifecycle.first_loaded_at = order_versions.loaded_at
     union all
     select
         lifecycle.seller_id,

@@ -32,10 +32,6 @@ flagged_logins as (
         and flagged.activity_date >= changed_accounts.changed_from
     {%- endif %}
     where flagged.is_new_device
-    {%- if is_incremental() %}
-        -- Implied by the join; lets the engine skip the old parts of the table.
-        and flagged.activity_date >= (select min(changed_from) from changed_accounts)
-    {%- endif %}
 
 ),
 

@@ -53,8 +53,13 @@ counted as (
         sum(case when active_days.day_number > days.day_number - 30 then 1 else 0 end) as active_days_30d,
         sum(1) as active_days_90d
     from days
+    {%- if single_as_of_day() %}
+    -- One day: every active day read is in its window.
+    cross join active_days
+    {%- else %}
     inner join active_days
         on active_days.day_number between days.day_number - 89 and days.day_number
+    {%- endif %}
     group by active_days.account_id, days.as_of_date, days.day_number
 
 ),

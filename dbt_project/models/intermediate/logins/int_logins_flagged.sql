@@ -44,8 +44,6 @@ stored_logins as (
         on changed_accounts.account_id = stored.account_id
         and stored.activity_date >= changed_accounts.changed_from
     where stored.login_id not in (select login_id from new_logins)
-        -- Implied by the join; lets the engine skip the old parts of the table.
-        and stored.activity_date >= (select min(changed_from) from changed_accounts)
 
 ),
 

@@ -208,6 +208,12 @@ def measure(root: Path, files: list[ReplayedFile]) -> dict:
     def utc(ts: float | None) -> datetime | None:
         return None if ts is None else datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
+    # The end of the batch before each run: a run created while it ran waits in the queue until then.
+    by_start = sorted((r for r in runs.values() if r.start_time), key=lambda r: r.start_time)
+    previous_end = {
+        later.dagster_run.run_id: utc(earlier.end_time) for earlier, later in zip(by_start, by_start[1:], strict=False)
+    }
+
     rows, unprocessed = [], []
     for f in files:
         run_id, status = ledger.get(f.path, (None, None))
@@ -217,6 +223,7 @@ def measure(root: Path, files: list[ReplayedFile]) -> dict:
             continue
         record, stats = runs[run_id], steps[run_id]
         created, started = utc(record.create_timestamp.timestamp()), utc(record.start_time)
+        queued_until = max(created, previous_end.get(run_id) or created)
         part = {
             "file": f.path,
             "rows": f.rows,
@@ -225,7 +232,9 @@ def measure(root: Path, files: list[ReplayedFile]) -> dict:
             # 0 when the file landed after its run was created: the ingest step lists the folder
             # when it runs, so it takes files that landed after the sensor's tick too.
             "to_run_created_s": max(0.0, (created - f.landed_at).total_seconds()),
-            "run_launch_s": (started - created).total_seconds() if started else None,
+            # Created while the batch before it ran: in the run queue until that one ended.
+            "queued_behind_batch_s": max(0.0, (queued_until - max(created, f.landed_at)).total_seconds()),
+            "run_launch_s": (started - queued_until).total_seconds() if started else None,
             "publication": batch[4],
         }
         for key in STEPS:
@@ -251,7 +260,7 @@ def measure(root: Path, files: list[ReplayedFile]) -> dict:
         "latency_per_file_s": summary(r["latency_s"] for r in rows),
         "breakdown_per_file_s": {
             name: summary(r[name] for r in rows)
-            for name in ("to_run_created_s", "run_launch_s", *(f"{k}_s" for k in STEPS))
+            for name in ("to_run_created_s", "queued_behind_batch_s", "run_launch_s", *(f"{k}_s" for k in STEPS))
         },
         "batches": len(processed_runs),
         "events_per_batch": summary(

@@ -72,3 +72,58 @@ def test_the_sensor_requests_one_run_and_waits_while_a_batch_is_in_flight(tmp_pa
         skipped = landing_files_sensor(waiting)
         assert isinstance(skipped, dg.SkipReason) and "wait for batch in-flight" in skipped.skip_message
         assert waiting.cursor == context.cursor
+
+
+def _repo_instance(tmp_path: Path) -> dg.DagsterInstance:
+    """An instance with the repository's settings (orchestration/dagster.yaml), as `make dev` has."""
+    import shutil
+
+    from dagster._core.instance.ref import InstanceRef
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
+def test_with_the_repositorys_run_queue_the_next_batch_waits_in_the_queue_and_only_one_waits(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("VIGIL_LANDING_DIR", str(landing))
+    monkeypatch.setenv("VIGIL_INGEST_SETTLE_SECONDS", "0")
+    _file(landing, "a.csv", 100)
+    with _repo_instance(tmp_path) as instance:
+        assert sensors.queue_holds_one_batch(instance)
+        running = dg.DagsterRun(job_name="near_real_time", run_id="running", status=dg.DagsterRunStatus.STARTED)
+        instance.add_run(running)
+        # A batch runs: the next one is requested now; the queue starts it when the first ends.
+        context = dg.build_sensor_context(instance=instance)
+        assert isinstance(landing_files_sensor(context), dg.RunRequest)
+        # It waits in the queue: newer files fold into it, no third batch is requested.
+        _file(landing, "b.csv", 200)
+        # (Created, not yet queued: a QUEUED run in a test instance needs a code location.)
+        instance.add_run(
+            dg.DagsterRun(job_name="near_real_time", run_id="queued", status=dg.DagsterRunStatus.NOT_STARTED)
+        )
+        waiting = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        skipped = landing_files_sensor(waiting)
+        assert isinstance(skipped, dg.SkipReason) and "wait for batch queued to start" in skipped.skip_message
+        assert waiting.cursor == context.cursor
+
+
+def test_a_run_queue_without_a_limit_of_one_batch_makes_the_sensor_wait_for_the_running_one(tmp_path):
+    with dg.instance_for_test() as default:  # no queue: a requested run starts at once
+        assert not sensors.queue_holds_one_batch(default)
+    for limits in ([], [{"key": "vigil/path", "value": "near_real_time", "limit": 2}], [{"key": "other", "limit": 1}]):
+        overrides = {
+            "run_coordinator": {
+                "module": "dagster.core.run_coordinator",
+                "class": "QueuedRunCoordinator",
+                "config": {"tag_concurrency_limits": limits},
+            }
+        }
+        with dg.instance_for_test(overrides=overrides) as instance:
+            assert not sensors.queue_holds_one_batch(instance), limits
+    # A limit on the tag's key alone (every value) holds one batch too.
+    overrides["run_coordinator"]["config"]["tag_concurrency_limits"] = [{"key": "vigil/path", "limit": 1}]
+    with dg.instance_for_test(overrides=overrides) as instance:
+        assert sensors.queue_holds_one_batch(instance)

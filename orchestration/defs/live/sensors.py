@@ -1,5 +1,12 @@
 """The near-real-time trigger: a landing file that settled and that the sensor has not seen yet
-launches `near_real_time_job`, at most one run at a time."""
+launches `near_real_time_job`, at most one run at a time.
+
+The next batch is requested while one runs, when the instance's run queue holds it until the
+running one ends (`orchestration/dagster.yaml`: a limit of 1 on the near-real-time tag): it
+then starts as soon as the batch before it finishes, without waiting for a sensor tick and for
+Dagster to create the run, and it ingests every file landed by then. At most one waits; what
+lands meanwhile folds into it. An instance without that limit would start the two at once, so
+there the sensor waits for the running batch to end instead."""
 
 from __future__ import annotations
 
@@ -13,13 +20,23 @@ import dagster as dg
 from ml import settings
 from ml.ingest.load import LandingFile, discover_landing_files
 from orchestration.defs.jobs import near_real_time_job
+from orchestration.lib.run_tags import NEAR_REAL_TIME_TAG
 
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
+WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+IN_FLIGHT = [*WAITING, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def queue_holds_one_batch(instance: dg.DagsterInstance) -> bool:
+    """Whether the instance's run queue starts at most one near-real-time run at a time (a
+    limit of 1 on `NEAR_REAL_TIME_TAG`), so a run requested while one runs waits for it."""
+    queue = instance.get_concurrency_config().run_queue_config
+    if queue is None:  # not a queued run coordinator: a requested run starts at once
+        return False
+    [(key, value)] = NEAR_REAL_TIME_TAG.items()
+    return any(
+        limit.get("key") == key and limit.get("value", value) == value and limit.get("limit") == 1
+        for limit in queue.tag_concurrency_limits
+    )
 
 
 def arrived_ns(f: LandingFile) -> int:
@@ -57,7 +74,7 @@ def advanced(cursor: dict, new: list[LandingFile]) -> dict:
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Launches a near-real-time batch for landing files that settled since the last one;"
-    " at most one batch in flight (files landing meanwhile fold into the next).",
+    " at most one batch runs and one waits in the run queue (files landing meanwhile fold into it).",
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext):
     landing = settings.landing_dir()
@@ -67,12 +84,14 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
     new = new_settled_files(discover_landing_files(landing), cursor, time.time_ns(), settings.ingest_settle_seconds())
     if not new:
         return dg.SkipReason("no new settled landing file")
-    in_flight = context.instance.get_run_records(
-        dg.RunsFilter(job_name=near_real_time_job.name, statuses=IN_FLIGHT), limit=1
+    queued = queue_holds_one_batch(context.instance)
+    ahead = context.instance.get_run_records(
+        dg.RunsFilter(job_name=near_real_time_job.name, statuses=WAITING if queued else IN_FLIGHT), limit=1
     )
-    if in_flight:
+    if ahead:
         # The cursor stays: these files go to the next batch, with whatever lands meanwhile.
-        return dg.SkipReason(f"{len(new)} new files wait for batch {in_flight[0].dagster_run.run_id} to finish")
+        until = "start" if queued else "finish"
+        return dg.SkipReason(f"{len(new)} new files wait for batch {ahead[0].dagster_run.run_id} to {until}")
     after = advanced(cursor, new)
     context.update_cursor(json.dumps(after))
     key = hashlib.sha256("\n".join(sorted(f.relative_path for f in new)).encode()).hexdigest()[:16]

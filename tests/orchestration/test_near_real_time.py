@@ -213,3 +213,7 @@ def test_a_batch_runs_dbt_on_a_warm_parse_without_unit_tests(batch):
         kinds = {r["unique_id"].split(".")[0] for r in results}
         assert "test" in kinds and "model" in kinds
         assert "unit_test" not in kinds
+        # Nor the feature families (ephemeral): the intraday step compiles them into its model.
+        assert not list((folder / "compiled").rglob("int_features_*.sql"))
+    (intraday,) = _dbt_folders(first.run_id, "intraday_features")
+    assert list((intraday / "compiled").rglob("int_features_joined.sql"))

@@ -65,13 +65,18 @@ def test_the_sensor_requests_one_run_and_waits_while_a_batch_is_in_flight(tmp_pa
         )
         # A new file while a batch runs: skipped, and the cursor stays for the next tick.
         _file(tmp_path, "b.csv", 200)
-        instance.add_run(
-            dg.DagsterRun(job_name="near_real_time", run_id="in-flight", status=dg.DagsterRunStatus.STARTED)
-        )
-        waiting = dg.build_sensor_context(instance=instance, cursor=context.cursor)
-        skipped = landing_files_sensor(waiting)
-        assert isinstance(skipped, dg.SkipReason) and "wait for batch in-flight" in skipped.skip_message
-        assert waiting.cursor == context.cursor
+        skipped = _tick_with_batch(instance, context.cursor, "in-flight", dg.DagsterRunStatus.STARTED)
+        assert "wait for batch in-flight to finish" in skipped.skip_message
+
+
+def _tick_with_batch(instance: dg.DagsterInstance, cursor: str, run_id: str, status: dg.DagsterRunStatus):
+    """The sensor's tick once a batch `run_id` is in `status`: a skip that keeps the cursor."""
+    instance.add_run(dg.DagsterRun(job_name="near_real_time", run_id=run_id, status=status))
+    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    skipped = landing_files_sensor(context)
+    assert isinstance(skipped, dg.SkipReason)
+    assert context.cursor == cursor
+    return skipped
 
 
 def _repo_instance(tmp_path: Path) -> dg.DagsterInstance:
@@ -101,13 +106,8 @@ def test_with_the_repositorys_run_queue_the_next_batch_waits_in_the_queue_and_on
         # It waits in the queue: newer files fold into it, no third batch is requested.
         _file(landing, "b.csv", 200)
         # (Created, not yet queued: a QUEUED run in a test instance needs a code location.)
-        instance.add_run(
-            dg.DagsterRun(job_name="near_real_time", run_id="queued", status=dg.DagsterRunStatus.NOT_STARTED)
-        )
-        waiting = dg.build_sensor_context(instance=instance, cursor=context.cursor)
-        skipped = landing_files_sensor(waiting)
-        assert isinstance(skipped, dg.SkipReason) and "wait for batch queued to start" in skipped.skip_message
-        assert waiting.cursor == context.cursor
+        skipped = _tick_with_batch(instance, context.cursor, "queued", dg.DagsterRunStatus.NOT_STARTED)
+        assert "wait for batch queued to start" in skipped.skip_message
 
 
 def test_a_run_queue_without_a_limit_of_one_batch_makes_the_sensor_wait_for_the_running_one(tmp_path):

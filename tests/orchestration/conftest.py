@@ -2,4 +2,24 @@
 tests/conftest.py, shared with tests/browser); its names are re-exported here for the tests
 that import them."""
 
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
 from tests.pipeline import CREDENTIAL_VARIABLES, MEDIUM, PipelineRun, pipeline_env  # noqa: F401
+
+INSTANCE_SETTINGS = Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml"
+
+
+@pytest.fixture
+def repo_instance(tmp_path):
+    """A Dagster instance with the repository's settings (orchestration/dagster.yaml), as
+    `make dev` has them, in its own home."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(INSTANCE_SETTINGS, home / "dagster.yaml")
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        yield instance

@@ -155,20 +155,14 @@ def test_dbt_subprocesses_get_the_duckdb_memory_cap_and_threads(monkeypatch):
     assert WarehouseResource(engine="snowflake").dbt_env() == {}
 
 
-def test_one_publishing_run_at_a_time_the_instance_queues_the_others_and_starts_them_promptly(tmp_path):
-    import shutil
-    from pathlib import Path
-
-    from dagster._core.instance.ref import InstanceRef
-
+def test_one_publishing_run_at_a_time_the_instance_queues_the_others_and_starts_them_promptly(repo_instance):
     from orchestration.definitions import defs
     from orchestration.defs.jobs import PUBLISHES_TAG
 
     [(key, value)] = PUBLISHES_TAG.items()
     for job in ("score", "daily"):
         assert defs.resolve_job_def(job).tags[key] == value
-    shutil.copy(Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+    instance = repo_instance
     limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": key, "limit": 1} in limits
     # A near-real-time batch starts at most a second after its sensor tick (the default waits 5).

@@ -79,35 +79,25 @@ def _tick_with_batch(instance: dg.DagsterInstance, cursor: str, run_id: str, sta
     return skipped
 
 
-def _repo_instance(tmp_path: Path) -> dg.DagsterInstance:
-    """An instance with the repository's settings (orchestration/dagster.yaml), as `make dev` has."""
-    import shutil
-
-    from dagster._core.instance.ref import InstanceRef
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
-
-
-def test_with_the_repositorys_run_queue_the_next_batch_waits_in_the_queue_and_only_one_waits(tmp_path, monkeypatch):
+def test_with_the_repositorys_run_queue_the_next_batch_waits_in_the_queue_and_only_one_waits(
+    tmp_path, monkeypatch, repo_instance
+):
+    instance = repo_instance
     landing = tmp_path / "landing"
     monkeypatch.setenv("VIGIL_LANDING_DIR", str(landing))
     monkeypatch.setenv("VIGIL_INGEST_SETTLE_SECONDS", "0")
     _file(landing, "a.csv", 100)
-    with _repo_instance(tmp_path) as instance:
-        assert sensors.queue_holds_one_batch(instance)
-        running = dg.DagsterRun(job_name="near_real_time", run_id="running", status=dg.DagsterRunStatus.STARTED)
-        instance.add_run(running)
-        # A batch runs: the next one is requested now; the queue starts it when the first ends.
-        context = dg.build_sensor_context(instance=instance)
-        assert isinstance(landing_files_sensor(context), dg.RunRequest)
-        # It waits in the queue: newer files fold into it, no third batch is requested.
-        _file(landing, "b.csv", 200)
-        # (Created, not yet queued: a QUEUED run in a test instance needs a code location.)
-        skipped = _tick_with_batch(instance, context.cursor, "queued", dg.DagsterRunStatus.NOT_STARTED)
-        assert "wait for batch queued to start" in skipped.skip_message
+    assert sensors.queue_holds_one_batch(instance)
+    running = dg.DagsterRun(job_name="near_real_time", run_id="running", status=dg.DagsterRunStatus.STARTED)
+    instance.add_run(running)
+    # A batch runs: the next one is requested now; the queue starts it when the first ends.
+    context = dg.build_sensor_context(instance=instance)
+    assert isinstance(landing_files_sensor(context), dg.RunRequest)
+    # It waits in the queue: newer files fold into it, no third batch is requested.
+    _file(landing, "b.csv", 200)
+    # (Created, not yet queued: a QUEUED run in a test instance needs a code location.)
+    skipped = _tick_with_batch(instance, context.cursor, "queued", dg.DagsterRunStatus.NOT_STARTED)
+    assert "wait for batch queued to start" in skipped.skip_message
 
 
 def test_a_run_queue_without_a_limit_of_one_batch_makes_the_sensor_wait_for_the_running_one(tmp_path):

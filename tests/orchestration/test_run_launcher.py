@@ -5,13 +5,11 @@ launcher."""
 
 import importlib.util
 import logging
-import shutil
 import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.instance.ref import InstanceRef
 from dagster._core.launcher import LaunchRunContext, WorkerStatus
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
@@ -96,9 +94,8 @@ def test_other_jobs_go_to_the_default_launcher(instance, tmp_path):
     assert PID_TAG not in instance.get_run_by_id(run.run_id).tags
 
 
-def test_the_instance_settings_serve_the_near_real_time_job(tmp_path):
-    shutil.copy(Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+def test_the_instance_settings_serve_the_near_real_time_job(repo_instance):
+    instance = repo_instance
     assert isinstance(instance.run_launcher, PreloadedRunLauncher)
     assert instance.run_launcher.jobs == frozenset({near_real_time_job.name})
     assert instance.run_monitoring_enabled

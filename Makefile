@@ -40,7 +40,7 @@ help:
 
 install: .venv/.vigil-installed
 
-dbt_project/target/manifest.json: .venv/.vigil-installed $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
+dbt_project/target/manifest.json: .venv/.vigil-installed $(shell find dbt_project/models dbt_project/macros dbt_project/tests dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 	$(RUN) dagster-dbt project prepare-and-package --file $(DBT_PROJECT_FILE)
 
 $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml

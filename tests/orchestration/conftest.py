@@ -15,11 +15,12 @@ INSTANCE_SETTINGS = Path(__file__).resolve().parents[2] / "orchestration" / "dag
 
 
 @pytest.fixture
-def repo_instance(tmp_path):
+def repo_instance(tmp_path, monkeypatch):
     """A Dagster instance with the repository's settings (orchestration/dagster.yaml), as
-    `make dev` has them, in its own home."""
+    `make dev` has them, in its own home (`DAGSTER_HOME`, which the settings read)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     shutil.copy(INSTANCE_SETTINGS, home / "dagster.yaml")
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         yield instance

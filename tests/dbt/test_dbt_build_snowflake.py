@@ -62,6 +62,27 @@ def test_dbt_build_and_tests_pass_on_the_emulator(built_snowflake):
     assert sum(uid.startswith("test.") for uid in statuses) >= 30
 
 
+def test_every_passing_test_of_a_model_with_a_mark_is_marked_on_snowflake(built_snowflake, ingested_snowflake):
+    """`on-run-end` (macros/tested_rows.sql) records each passing staging and intermediate
+    test at its model's newest ingestion, all models in one statement."""
+    _, statuses = built_snowflake
+    marked = _scalar(
+        ingested_snowflake,
+        "select count(distinct test_id) from staging.dbt_test_marks"
+        " where test_id like 'test.vigil.%stg_marketplace__logins%'",
+    )
+    logins_tests = [
+        uid for uid, status in statuses.items() if "stg_marketplace__logins" in uid and uid.startswith("test.")
+    ]
+    assert marked == len(logins_tests) >= 3
+    marks = _scalar(
+        ingested_snowflake,
+        "select count(*) from staging.dbt_test_marks where lower(model_relation) like '%stg_marketplace__logins%'"
+        " and tested_through = (select max(ingested_at) from staging.stg_marketplace__logins)",
+    )
+    assert marks == marked
+
+
 @pytest.mark.parametrize("table", list(TABLES))
 def test_staging_keeps_exactly_one_row_per_id_on_snowflake(built_snowflake, ingested_snowflake, table):
     pk = TABLES[table].primary_key

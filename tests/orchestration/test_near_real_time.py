@@ -209,12 +209,14 @@ def test_a_batch_runs_dbt_on_a_warm_parse_without_unit_tests(batch):
     # vars): dbt does not parse the project again.
     assert "Unable to do partial parsing" not in (models_again / "dbt.log").read_text()
     for folder in (models_first, models_again):
-        events = [json.loads(line) for line in (folder / "dbt.log").read_text().splitlines()]
-        finished = [e["data"]["node_info"]["unique_id"] for e in events if e["info"]["name"].endswith("Result")]
+        finished = [
+            event["data"]["node_info"]["unique_id"]
+            for event in map(json.loads, (folder / "dbt.log").read_text().splitlines())
+            if event["info"]["name"] == "NodeFinished"
+        ]
         kinds = {unique_id.split(".")[0] for unique_id in finished}
         assert "test" in kinds and "model" in kinds
-        # A batch's commands record less: dbt.log at info level, no artifacts.
-        assert {e["info"]["level"] for e in events} <= {"info", "warn", "error"}
+        # A batch's commands write no artifacts (dbt.log is their record).
         assert not (folder / "run_results.json").exists() and not (folder / "manifest.json").exists()
         assert "unit_test" not in kinds
         # Nor the feature families (ephemeral): the intraday step compiles them into its model.

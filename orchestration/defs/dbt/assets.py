@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from ml import settings
-from orchestration.defs.dbt.invocation import BATCH_FLAGS, dbt_command, feature_days_env
+from orchestration.defs.dbt.invocation import NO_ARTIFACTS, dbt_command, feature_days_env
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
@@ -43,12 +43,12 @@ def models_build_args(full_refresh: bool = False, unit_tests: bool = True) -> li
     Without unit tests (a near-real-time batch) it also leaves out the ephemeral models (the
     feature families): they have no table to build, and dbt would compile each of them (0.6 s
     of a build with nothing new) only for their unit tests, which are left out too. The models
-    that use them compile them again as their CTEs. It records less than other commands
-    (`BATCH_FLAGS`: no manifest or run results, dbt.log at info level)."""
+    that use them compile them again as their CTEs. Nor does it write dbt's artifacts
+    (`NO_ARTIFACTS`)."""
     args = ["build", "--full-refresh"] if full_refresh else ["build"]
     if unit_tests:
         return args
-    return [*args, "--exclude-resource-type", "unit_test", "--exclude", EPHEMERAL, *BATCH_FLAGS]
+    return [*args, "--exclude-resource-type", "unit_test", "--exclude", EPHEMERAL, NO_ARTIFACTS]
 
 
 def _stream_build(

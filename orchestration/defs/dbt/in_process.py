@@ -46,9 +46,8 @@ from types import SimpleNamespace
 # dbt's exit codes: 1 when a node failed or a test errored, 2 when dbt itself failed.
 EXIT_FAILURE, EXIT_ERROR = 1, 2
 # The console prints nothing (the events reach dagster-dbt through the callback); dbt.log
-# keeps every line, as with a subprocess, unless the command sets its own `--log-level-file`.
-QUIET_CONSOLE = ("--log-level", "none")
-FILE_LOG = ("--log-level-file", "debug")
+# keeps every line, as with a subprocess.
+QUIET_CONSOLE = ("--log-level", "none", "--log-level-file", "debug")
 
 
 @contextmanager
@@ -155,8 +154,7 @@ class DbtRunnerProcess:
         # Everything written inside the block: the scrubber reads the command's secrets there.
         with scoped_environ(changed), process_logging_kept():
             try:
-                file_log = () if "--log-level-file" in self.args else FILE_LOG
-                result = dbtRunner(callbacks=[self._forward]).invoke([*self.args[1:], *QUIET_CONSOLE, *file_log])
+                result = dbtRunner(callbacks=[self._forward]).invoke([*self.args[1:], *QUIET_CONSOLE])
                 if result.exception is not None:
                     self._write(f"dbt failed: {type(result.exception).__name__}: {result.exception}")
                 self.returncode = 0 if result.success else EXIT_ERROR if result.exception else EXIT_FAILURE

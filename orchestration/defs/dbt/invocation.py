@@ -52,12 +52,10 @@ from orchestration.defs.dbt.in_process import dbt_in_process, scoped_environ
 
 PARTIAL_PARSE = "partial_parse.msgpack"
 PARSE_CACHE = "vigil_parse_cache"  # under the project's target folder
-# A near-real-time batch's commands (two a batch, every few seconds) record less in their
-# folder: no manifest.json or run_results.json, and dbt.log at info level (each node's result,
-# warnings and errors; not the debug lines with every query's SQL, which the folder's compiled
-# SQL holds). ~0.5 s a build. Dagster's events and the saved parse are the same. Every other
-# command keeps everything.
-BATCH_FLAGS = ("--no-write-json", "--log-level-file", "info")
+# A near-real-time batch's commands write no manifest.json or run_results.json in their folder
+# (dbt.log, the saved parse and Dagster's events stay): ~0.2 s a command, two a batch, every
+# few seconds. Every other command keeps them.
+NO_ARTIFACTS = "--no-write-json"
 KEEP_FOLDERS = 20
 KEEP_PARSES = 20
 SECRET_PREFIX = "DBT_ENV_SECRET_"  # dbt's own convention (profiles.yml): never hashed or stored

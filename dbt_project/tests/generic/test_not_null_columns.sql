@@ -3,7 +3,7 @@
     values (the test's failures: their sum). One test per model rather than dbt-core's
     `not_null` per column: a data test costs dbt and Dagster about the same whatever it
     reads (compile, query, result, check event), and a near-real-time batch runs every test of
-    staging and intermediate, so 96 per-column checks cost a batch ~2 s of its ~20 s. One scan
+    staging and intermediate, where 95 per-column checks cost a batch ~2 s of its ~20 s. One scan
     counts every column's nulls. Portable SQL: `count(*) - count(column)`.
 -#}
 {% test not_null_columns(model, columns) %}

@@ -70,9 +70,9 @@ def test_the_repository_instance_keeps_dagsters_layout_and_reuses_its_connection
     assert check[dg.AssetCheckKey(dg.AssetKey("numbers"), "positive")].run_id == run_id
 
 
-def test_dagsters_own_storage_reads_the_same_files(repo_instance, tmp_path):
-    """Same files and schema: a home written by this storage opens with Dagster's default one
-    (and the other way round), so switching either way keeps the history."""
+def test_dagsters_own_storage_reads_the_same_files_and_the_other_way_round(repo_instance, tmp_path, monkeypatch):
+    """Same files and schema: a home written by this storage opens with Dagster's default one,
+    and the other way round, so switching either way keeps the history."""
     run_id = _materialize(repo_instance)
     copy = tmp_path / "stock_home"
     shutil.copytree(repo_instance.root_directory, copy, ignore=shutil.ignore_patterns("dagster.yaml"))
@@ -80,6 +80,13 @@ def test_dagsters_own_storage_reads_the_same_files(repo_instance, tmp_path):
         assert type(plain.event_log_storage).__name__ == "SqliteEventLogStorage"
         assert len(plain.all_logs(run_id)) == len(repo_instance.all_logs(run_id))
         assert plain.get_latest_materialization_event(dg.AssetKey("doubled")).run_id == run_id
+        stock_run_id = _materialize(plain)
+    shutil.copy(INSTANCE_SETTINGS, copy / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(copy))
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(copy))) as pooled:
+        assert isinstance(pooled.event_log_storage, PooledSqliteEventLogStorage)
+        assert len(pooled.all_logs(stock_run_id)) >= 15
+        assert pooled.get_latest_materialization_event(dg.AssetKey("doubled")).run_id == stock_run_id
 
 
 def test_at_most_so_many_databases_stay_open(repo_instance):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ml.ingest.load import ingest_landing
@@ -108,6 +109,15 @@ def _shared_parse(target: Path, env: dict[str, str]) -> Iterator[dict[str, str]]
     finally:
         if saved.exists():
             shutil.copy(saved, kept)
+
+
+def failing_rows(warehouse: Path, tmp_path: Path, prefix: str) -> list[tuple]:
+    """What the last invocation's test `prefix` (its unique id's start) found: its compiled
+    query run again (a `column_values` test: the column, the rule, how many)."""
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    (sql,) = [r["compiled_code"] for r in results if r["unique_id"].startswith(prefix)]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 def run_results(tmp_path: Path) -> dict[str, str]:

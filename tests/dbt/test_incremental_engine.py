@@ -20,7 +20,7 @@ import pytest
 
 from ml.ingest.load import ingest_landing
 from ml.warehouse.duckdb_engine import DuckDBWarehouse
-from tests.dbt.conftest import run_dbt
+from tests.dbt.conftest import failing_rows, run_dbt
 
 HELD_BACK_WEEK = "2026w04"
 HELD_BACK_TABLES = ("logins", "orders", "bids", "livestreams", "payment_methods")
@@ -155,7 +155,9 @@ def test_a_resent_event_that_changes_after_staging_fails_the_build_until_a_full_
     staging = ["build", "--select", "stg_marketplace__logins"]
 
     refused = run_dbt(staging, tmp_path, env)
+    assert refused.returncode != 0 and "column_values_stg_marketplace__logins" in refused.stdout
+    found = failing_rows(path, tmp_path, "test.vigil.column_values_stg_marketplace__logins_")
     rebuilt = run_dbt([*staging, "--full-refresh"], tmp_path, env)
 
-    assert refused.returncode != 0 and "is_changed_by_resend" in refused.stdout
+    assert found == [("is_changed_by_resend", "not an accepted value", 1)]
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]

@@ -4,16 +4,14 @@ row is still caught by the build that writes it, and keeps failing until it is f
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 import pytest
 
-from tests.dbt.conftest import run_dbt, run_results
+from tests.dbt.conftest import failing_rows, run_dbt, run_results
 
 LOGINS = ["build", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"]
-# One test per model checks every column that must not be null (tests/generic/test_not_null_columns.sql).
-NOT_NULL = "test.vigil.not_null_columns_stg_marketplace__logins_"
+# One test per model checks its column rules: not null, accepted values (tests/generic/test_column_values.sql).
+COLUMNS = "test.vigil.column_values_stg_marketplace__logins_"
 UNIQUE_ID = "test.vigil.unique_stg_marketplace__logins_login_id"
 KNOWN_ACCOUNT = "test.vigil.relationships_stg_marketplace__logins_account_id"
 AUDIT = ["--vars", "{test_all_rows: true}"]
@@ -26,14 +24,6 @@ def _raw_login(con, event_id: str, account_id: str | None, occurred_at: str | No
         " timestamp '2026-09-01', 'late/extra.csv', 1, cast(? as timestamp))",
         [event_id, account_id, occurred_at, ingested_at],
     )
-
-
-def _failing_rows(path, tmp_path, prefix: str) -> list[tuple]:
-    """What the last invocation's test `prefix` found: its compiled query run again."""
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    (sql,) = [r["compiled_code"] for r in results if r["unique_id"].startswith(prefix)]
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def _status(tmp_path, prefix: str) -> str:
@@ -58,8 +48,8 @@ def test_a_passing_test_is_marked_at_its_models_newest_ingestion(built):
         (tiles,) = con.execute(
             "select count(distinct test_id) from staging.dbt_test_marks where model_relation like '%int_logins_daily%'"
         ).fetchone()
-    # unique, relationships, accepted_values and not-null columns: each has its mark
-    assert len(marks) == 4 and {through for _, through in marks} == {newest}
+    # unique, relationships and the column rules: each has its mark
+    assert len(marks) == 3 and {through for _, through in marks} == {newest}
     assert tiles >= 2  # intermediate tiles are marked by their `_ingested_through`
 
 
@@ -73,19 +63,19 @@ def test_a_new_bad_row_fails_the_build_until_fixed_and_old_rows_are_not_read_aga
     first = run_dbt(LOGINS, tmp_path, env)
     assert first.returncode == 0, first.stdout[-3000:]
     assert _status(tmp_path, KNOWN_ACCOUNT) == "warn"  # the new row's unknown account, once
-    assert _status(tmp_path, NOT_NULL) == "pass"
+    assert _status(tmp_path, COLUMNS) == "pass"
     again = run_dbt(LOGINS, tmp_path, env)
     assert again.returncode == 0 and _status(tmp_path, KNOWN_ACCOUNT) == "pass"
     audit = run_dbt([*LOGINS, *AUDIT], tmp_path, env)  # all history: the old broken row
-    assert audit.returncode != 0 and _status(tmp_path, NOT_NULL) == "fail"
+    assert audit.returncode != 0 and _status(tmp_path, COLUMNS) == "fail"
 
     with duckdb.connect(str(path)) as con:
         _raw_login(con, "late_without_time", "acc_000001", None, "2027-02-02")
     caught = run_dbt(LOGINS, tmp_path, env)
     still = run_dbt(LOGINS, tmp_path, env)  # its mark did not move: the row is read again
-    assert caught.returncode != 0 and "not_null_columns_stg_marketplace__logins" in caught.stdout
-    assert _failing_rows(path, tmp_path, NOT_NULL) == [("occurred_at", 1)]  # which column, how many
-    assert still.returncode != 0 and _status(tmp_path, NOT_NULL) == "fail"
+    assert caught.returncode != 0 and "column_values_stg_marketplace__logins" in caught.stdout
+    assert failing_rows(path, tmp_path, COLUMNS) == [("occurred_at", "null", 1)]  # which column, rule, how many
+    assert still.returncode != 0 and _status(tmp_path, COLUMNS) == "fail"
 
     with duckdb.connect(str(path)) as con:
         con.execute("delete from raw.logins where event_id = 'late_without_time'")  # the producer's fix
@@ -93,7 +83,7 @@ def test_a_new_bad_row_fails_the_build_until_fixed_and_old_rows_are_not_read_aga
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     with duckdb.connect(str(path), read_only=True) as con:
         (through,) = con.execute(
-            f"select tested_through from staging.dbt_test_marks where test_id like '{NOT_NULL}%'"
+            f"select tested_through from staging.dbt_test_marks where test_id like '{COLUMNS}%'"
         ).fetchone()
         (newest,) = con.execute("select max(ingested_at) from staging.stg_marketplace__logins").fetchone()
     assert through == newest
@@ -109,7 +99,23 @@ def test_a_key_test_reads_the_old_rows_a_new_row_duplicates(built, tmp_path):
         )
     done = run_dbt(["test", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"], tmp_path, env)
     assert done.returncode != 0 and _status(tmp_path, UNIQUE_ID) == "fail"
-    assert _status(tmp_path, NOT_NULL) == "pass"
+    assert _status(tmp_path, COLUMNS) == "pass"
+
+
+def test_a_new_row_outside_the_accepted_values_fails_its_models_column_rules(built, tmp_path):
+    path, env = built
+    with duckdb.connect(str(path)) as con:
+        # A re-sent login that changed after it was staged (the incremental model flags it).
+        con.execute(
+            "insert into staging.stg_marketplace__logins select * replace ('resent_login' as login_id,"
+            " true as is_changed_by_resend, timestamp '2027-03-01' as ingested_at) from staging.stg_marketplace__logins"
+            f" where {FIRST_LOGIN}"
+        )
+    done = run_dbt(["test", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"], tmp_path, env)
+
+    assert done.returncode != 0 and _status(tmp_path, COLUMNS) == "fail"
+    assert failing_rows(path, tmp_path, COLUMNS) == [("is_changed_by_resend", "not an accepted value", 1)]
+    assert _status(tmp_path, UNIQUE_ID) == "pass"
 
 
 def test_a_model_built_from_scratch_is_tested_whole(built, tmp_path):
@@ -123,4 +129,4 @@ def test_a_model_built_from_scratch_is_tested_whole(built, tmp_path):
 
     done = run_dbt(LOGINS, tmp_path, env)
 
-    assert done.returncode != 0 and _status(tmp_path, NOT_NULL) == "fail"
+    assert done.returncode != 0 and _status(tmp_path, COLUMNS) == "fail"

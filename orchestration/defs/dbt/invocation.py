@@ -13,9 +13,9 @@ with its artifacts kept in bounds.
 - **The day in the environment, not in the vars.** A feature build's as-of days change every
   day; as `--vars` they would make each day's command parse the whole project. They go to dbt
   as `VIGIL_FEATURES_MIN_DATE`/`VIGIL_FEATURES_MAX_DATE` (`feature_days_env`, read by the
-  `feature_date` macro), so the day's command starts from the last parse and dbt re-parses
-  only the files that read them. They are set for that command only, never left in the
-  process for the next one.
+  `feature_date` macro, which reads them only when a node runs, not while dbt parses), so the
+  day's command starts from the last parse and re-parses nothing. They are set for that
+  command only, never left in the process for the next one.
 - **In the run's process.** Each command runs with dbt's programmatic entry point in a thread
   of the run's process (`in_process.py`) instead of a new Python process per command, and the
   dbt version dagster-dbt asks for comes from the installed package, not from `dbt --version`

@@ -7,8 +7,8 @@
     mark column, as its yml declares it (`ingested_at` in staging, `_ingested_through` in
     intermediate: the newest ingestion the row reflects, set anew on every row a run writes),
     is past the test's mark, the newest value it has passed on. A key test (`unique`,
-    `unique_combination`) reads every row whose key is among those rows, so a new row
-    duplicating an old one is still caught. A model replaced by as-of day (the feature mart,
+    `unique_combination`, `column_values` with a `unique_key`) also reads every row whose key
+    is among those rows, so a new row duplicating an old one is still caught. A model replaced by as-of day (the feature mart,
     no such column) is tested on the days the build asks for (`as_of_days_built`); any other
     model is tested whole.
 
@@ -93,16 +93,23 @@
         {%- set keys = [kwargs['column_name']] -%}
     {%- elif test_name == 'unique_combination' -%}
         {%- set keys = kwargs['columns'] -%}
+    {%- elif test_name == 'column_values' -%}
+        {%- set keys = kwargs.get('unique_key') or [] -%}
+        {%- set keys = [keys] if keys is string else keys -%}
     {%- else -%}
         {%- set keys = [] -%}
     {%- endif -%}
     {%- if keys -%}
+        {#- The new rows, and the old rows sharing a key with one (a key with a null shares
+            none). A join, not `or exists (...)`: Snowflake evaluates no correlated subquery
+            under `or`. -#}
         {%- set filtered -%}
-            (select * from {{ relation }} as tested
-             where exists (
-                select 1 from {{ relation }} as written
-                where {% for key in keys %}written.{{ key }} = tested.{{ key }} and {% endfor %}written.{{ column }} > {{ since }}
-             )) dbt_subquery
+            (select tested.* from {{ relation }} as tested
+             left join (
+                select distinct {{ keys | join(', ') }} from {{ relation }} where {{ column }} > {{ since }}
+             ) as written
+                on {% for key in keys %}written.{{ key }} = tested.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+             where tested.{{ column }} > {{ since }} or written.{{ keys[0] }} is not null) dbt_subquery
         {%- endset -%}
     {%- else -%}
         {%- set filtered -%}

@@ -74,7 +74,7 @@ def test_every_passing_test_of_a_model_with_a_mark_is_marked_on_snowflake(built_
     logins_tests = [
         uid for uid, status in statuses.items() if "stg_marketplace__logins" in uid and uid.startswith("test.")
     ]
-    assert marked == len(logins_tests) >= 3
+    assert marked == len(logins_tests) >= 2  # its column rules and its relationship
     marks = _scalar(
         ingested_snowflake,
         "select count(*) from staging.dbt_test_marks where lower(model_relation) like '%stg_marketplace__logins%'"

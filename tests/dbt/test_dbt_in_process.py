@@ -74,7 +74,7 @@ def test_a_command_in_process_logs_what_its_subprocess_logs_and_frees_the_wareho
     in_code, in_lines = _in_process(BUILD, tmp_path / "in", _env(warehouse, VIGIL_X="1"))
 
     assert code == in_code == 0
-    assert _results(in_lines) == _results(lines) and len(_results(lines)) == 3  # the model and its two tests
+    assert _results(in_lines) == _results(lines) and len(_results(lines)) == 2  # the model and its test
     assert all(json.loads(line)["info"]["level"] != "debug" for line in in_lines)  # as the console prints
     assert (tmp_path / "in" / "target" / "dbt.log").stat().st_size > 0  # the debug lines are in dbt.log
     assert dict(os.environ) == before  # the command's variables were set for it only

@@ -10,9 +10,9 @@ import pytest
 from tests.dbt.conftest import failing_rows, run_dbt, run_results
 
 LOGINS = ["build", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"]
-# One test per model checks its column rules: not null, accepted values (tests/generic/test_column_values.sql).
+# One test per model checks its column rules: not null, accepted values, unique key
+# (tests/generic/test_column_values.sql).
 COLUMNS = "test.vigil.column_values_stg_marketplace__logins_"
-UNIQUE_ID = "test.vigil.unique_stg_marketplace__logins_login_id"
 KNOWN_ACCOUNT = "test.vigil.relationships_stg_marketplace__logins_account_id"
 AUDIT = ["--vars", "{test_all_rows: true}"]
 FIRST_LOGIN = "login_id = (select min(login_id) from staging.stg_marketplace__logins)"
@@ -48,9 +48,9 @@ def test_a_passing_test_is_marked_at_its_models_newest_ingestion(built):
         (tiles,) = con.execute(
             "select count(distinct test_id) from staging.dbt_test_marks where model_relation like '%int_logins_daily%'"
         ).fetchone()
-    # unique, relationships and the column rules: each has its mark
-    assert len(marks) == 3 and {through for _, through in marks} == {newest}
-    assert tiles >= 2  # intermediate tiles are marked by their `_ingested_through`
+    # the column rules (with the key) and the relationship: each has its mark
+    assert len(marks) == 2 and {through for _, through in marks} == {newest}
+    assert tiles == 1  # the tiles' one test is marked by their `_ingested_through`
 
 
 def test_a_new_bad_row_fails_the_build_until_fixed_and_old_rows_are_not_read_again(built, tmp_path):
@@ -98,8 +98,8 @@ def test_a_key_test_reads_the_old_rows_a_new_row_duplicates(built, tmp_path):
             f" from staging.stg_marketplace__logins where {FIRST_LOGIN}"
         )
     done = run_dbt(["test", "--select", "stg_marketplace__logins", "--exclude", "test_type:unit"], tmp_path, env)
-    assert done.returncode != 0 and _status(tmp_path, UNIQUE_ID) == "fail"
-    assert _status(tmp_path, COLUMNS) == "pass"
+    assert done.returncode != 0 and _status(tmp_path, COLUMNS) == "fail"
+    assert failing_rows(path, tmp_path, COLUMNS) == [("login_id", "duplicated key", 1)]  # one key, twice
 
 
 def test_a_new_row_outside_the_accepted_values_fails_its_models_column_rules(built, tmp_path):
@@ -115,7 +115,6 @@ def test_a_new_row_outside_the_accepted_values_fails_its_models_column_rules(bui
 
     assert done.returncode != 0 and _status(tmp_path, COLUMNS) == "fail"
     assert failing_rows(path, tmp_path, COLUMNS) == [("is_changed_by_resend", "not an accepted value", 1)]
-    assert _status(tmp_path, UNIQUE_ID) == "pass"
 
 
 def test_a_model_built_from_scratch_is_tested_whole(built, tmp_path):

@@ -31,7 +31,7 @@ def test_definitions_load_with_ingestion_dbt_models_and_checks():
     assert dg.AssetKey(["ingest", "quarantine"]) in keys
     check_names = {c.name for c in graph.asset_check_keys}
     assert "no_rejected_landing_files" in check_names
-    assert any(name.startswith("unique_stg_marketplace__orders") for name in check_names)
+    assert any(name.startswith("column_values_stg_marketplace__orders") for name in check_names)
 
 
 def test_staging_models_depend_on_the_ingested_raw_tables():

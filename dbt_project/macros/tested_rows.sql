@@ -6,9 +6,9 @@
     test of staging, intermediate and the marts) reads the rows of its model whose high-water
     mark column, as its yml declares it (`ingested_at` in staging, `_ingested_through` in
     intermediate: the newest ingestion the row reflects, set anew on every row a run writes),
-    is past the test's mark, the newest value it has passed on. A key test (`unique`,
-    `unique_combination`, `column_values` with a `unique_key`) also reads every row whose key
-    is among those rows, so a new row duplicating an old one is still caught. A model replaced by as-of day (the feature mart,
+    is past the test's mark, the newest value it has passed on. A key test (`column_values`
+    with a `unique_key`, dbt's `unique`) also reads every row whose key is among those rows, so
+    a new row duplicating an old one is still caught. A model replaced by as-of day (the feature mart,
     no such column) is tested on the days the build asks for (`as_of_days_built`); any other
     model is tested whole.
 
@@ -91,8 +91,6 @@
     {%- set test_name = model.test_metadata.name if model.test_metadata else '' -%}
     {%- if test_name == 'unique' -%}
         {%- set keys = [kwargs['column_name']] -%}
-    {%- elif test_name == 'unique_combination' -%}
-        {%- set keys = kwargs['columns'] -%}
     {%- elif test_name == 'column_values' -%}
         {%- set keys = kwargs.get('unique_key') or [] -%}
         {%- set keys = [keys] if keys is string else keys -%}

@@ -9,8 +9,8 @@
     One test per model rather than dbt-core's `not_null`, `accepted_values` and `unique` per
     column: a data test costs dbt and Dagster about the same whatever it reads (compile, query,
     result, check event), and a near-real-time batch runs every test of staging and
-    intermediate (each ~30-70 ms of a batch's ~14 s). Values are quoted by their type in the
-    yml: strings as strings, booleans and numbers as literals. Portable SQL.
+    intermediate (each tens of milliseconds of a batch's run). Values are quoted by their
+    type in the yml: strings as strings, booleans and numbers as literals. Portable SQL.
 
     Which rows it reads (macros/tested_rows.sql): those written since it last passed, and with
     a `unique_key`, every row sharing a key with them too (a new copy of an old key is caught).

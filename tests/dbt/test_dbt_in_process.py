@@ -76,12 +76,25 @@ def test_a_command_in_process_logs_what_its_subprocess_logs_and_frees_the_wareho
     assert code == in_code == 0
     assert _results(in_lines) == _results(lines) and len(_results(lines)) == 2  # the model and its test
     assert all(json.loads(line)["info"]["level"] != "debug" for line in in_lines)  # as the console prints
-    assert (tmp_path / "in" / "target" / "dbt.log").stat().st_size > 0  # the debug lines are in dbt.log
+    assert "debug" in _file_levels(tmp_path / "in")  # dbt.log keeps the debug lines
     assert dict(os.environ) == before  # the command's variables were set for it only
     # dbt-duckdb keeps its database open between commands in a process: closed at the end, so
     # another process can write to the file.
     writer = f"import duckdb; duckdb.connect({str(warehouse)!r}).execute('create table freed (x int)')"
     subprocess.run([sys.executable, "-c", writer], check=True, timeout=120)
+
+
+def test_a_command_may_keep_its_debug_lines_out_of_dbt_log(ingested_duckdb, tmp_path):
+    args = [*BUILD, "--log-level-file", "info"]  # as a near-real-time batch's commands do
+    code, lines = _in_process(args, tmp_path, _env(_warehouse(ingested_duckdb, tmp_path)))
+
+    assert code == 0 and len(_results(lines)) == 2  # the step still reads every result
+    assert _file_levels(tmp_path) == {"info"}  # node starts and results, no statement
+
+
+def _file_levels(folder: Path) -> set[str]:
+    lines = (folder / "target" / "dbt.log").read_text().splitlines()
+    return {json.loads(line)["info"]["level"] for line in lines if line.startswith("{")}
 
 
 def test_failures_exit_with_dbts_codes(ingested_duckdb, tmp_path):

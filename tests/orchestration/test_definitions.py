@@ -137,8 +137,10 @@ def test_staging_and_intermediate_build_incrementally_unless_a_full_refresh_is_a
 
     assert models_build_args() == ["build"]
     assert models_build_args(full_refresh=True) == ["build", "--full-refresh"]
-    batch = ["build", "--exclude-resource-type", "unit_test", "--exclude", "config.materialized:ephemeral"]
-    assert models_build_args(unit_tests=False) == [*batch, "--no-write-json"]
+    batch = ["build", "--exclude-resource-type", "unit_test"]
+    exclude = ["--exclude", "config.materialized:ephemeral", "--exclude", "test_name:relationships"]
+    quiet = ["--no-write-json", "--log-level-file", "info"]
+    assert models_build_args(near_real_time=True) == [*batch, *exclude, *quiet]
 
 
 def test_dbt_subprocesses_get_the_duckdb_memory_cap_and_threads(monkeypatch):

@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from ml import settings
-from orchestration.defs.dbt.invocation import NO_ARTIFACTS, dbt_command, feature_days_env
+from orchestration.defs.dbt.invocation import NEAR_REAL_TIME_FLAGS, dbt_command, feature_days_env
 from orchestration.defs.dbt.partitions import feature_days
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.dbt.translator import translator
@@ -26,6 +26,7 @@ LABELS_COVERAGE_TEST = "assert_labels_cover_every_feature_snapshot"
 # vars, never by the daily jobs.
 NEAR_REAL_TIME = "tag:near_real_time"
 EPHEMERAL = "config.materialized:ephemeral"
+RELATIONSHIP_TESTS = "test_name:relationships"
 
 
 class DbtModelsConfig(dg.Config):
@@ -37,18 +38,32 @@ class DbtModelsConfig(dg.Config):
     full_refresh: bool = False
 
 
-def models_build_args(full_refresh: bool = False, unit_tests: bool = True) -> list[str]:
+def models_build_args(full_refresh: bool = False, near_real_time: bool = False) -> list[str]:
     """`dbt build` for the staging and intermediate models, incremental unless asked.
 
-    Without unit tests (a near-real-time batch) it also leaves out the ephemeral models (the
-    feature families): they have no table to build, and dbt would compile each of them (0.6 s
-    of a build with nothing new) only for their unit tests, which are left out too. The models
-    that use them compile them again as their CTEs. Nor does it write dbt's artifacts
-    (`NO_ARTIFACTS`)."""
+    A near-real-time batch leaves to CI and the daily run:
+    - dbt's unit tests, which check the SQL on fixed inputs, and with them the ephemeral
+      models (the feature families): they have no table to build, and dbt would compile each
+      of them (0.6 s of a build with nothing new) only for their unit tests. The models that
+      use them compile them again as their CTEs;
+    - the `relationships` tests (warnings: a parent may arrive up to 7 days after its child).
+      Minutes after a child lands its parent is often still on its way, so a batch's warning
+      says little; the daily run reads every row since the test's mark (its mark moves only
+      when the test runs), when most parents are in. 11 tests, ~0.3 s of a batch's build.
+    Nor does it write dbt's artifacts or debug log (`NEAR_REAL_TIME_FLAGS`)."""
     args = ["build", "--full-refresh"] if full_refresh else ["build"]
-    if unit_tests:
+    if not near_real_time:
         return args
-    return [*args, "--exclude-resource-type", "unit_test", "--exclude", EPHEMERAL, NO_ARTIFACTS]
+    return [
+        *args,
+        "--exclude-resource-type",
+        "unit_test",
+        "--exclude",  # one value each: dagster-dbt reads them as its own option, not dbt's
+        EPHEMERAL,
+        "--exclude",
+        RELATIONSHIP_TESTS,
+        *NEAR_REAL_TIME_FLAGS,
+    ]
 
 
 def _stream_build(
@@ -73,8 +88,8 @@ def _stream_build(
 def vigil_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtModelsConfig
 ):
-    unit_tests = not tagged(context, NEAR_REAL_TIME_TAG)  # a batch leaves them to CI and the daily run
-    yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh, unit_tests))
+    batch = tagged(context, NEAR_REAL_TIME_TAG)
+    yield from _stream_build(context, dbt, warehouse, models_build_args(config.full_refresh, near_real_time=batch))
 
 
 @dbt_assets(

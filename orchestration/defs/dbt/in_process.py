@@ -46,8 +46,10 @@ from types import SimpleNamespace
 # dbt's exit codes: 1 when a node failed or a test errored, 2 when dbt itself failed.
 EXIT_FAILURE, EXIT_ERROR = 1, 2
 # The console prints nothing (the events reach dagster-dbt through the callback); dbt.log
-# keeps every line, as with a subprocess.
-QUIET_CONSOLE = ("--log-level", "none", "--log-level-file", "debug")
+# keeps every line, as with a subprocess, unless the command sets its own `--log-level-file`.
+QUIET_CONSOLE = ("--log-level", "none")
+FILE_LOG_LEVEL = "--log-level-file"
+EVERY_LINE_TO_FILE = (FILE_LOG_LEVEL, "debug")
 
 
 @contextmanager
@@ -128,6 +130,13 @@ def _folders_of(cwd: str | Path | None, env: Mapping[str, str]) -> dict[str, str
     return {name: value for name, value in found.items() if name not in env}
 
 
+def dbt_arguments(args: Sequence[str]) -> list[str]:
+    """A command's arguments for `dbtRunner`: nothing on the console, dbt.log at the command's
+    own level or at debug."""
+    file_level = () if FILE_LOG_LEVEL in args else EVERY_LINE_TO_FILE
+    return [*args, *QUIET_CONSOLE, *file_level]
+
+
 class DbtRunnerProcess:
     """`dbt <args>` (args[0] is the executable, as for Popen) run by `dbtRunner` in a thread,
     with `env`'s differences from this process's environment set while it runs."""
@@ -154,7 +163,7 @@ class DbtRunnerProcess:
         # Everything written inside the block: the scrubber reads the command's secrets there.
         with scoped_environ(changed), process_logging_kept():
             try:
-                result = dbtRunner(callbacks=[self._forward]).invoke([*self.args[1:], *QUIET_CONSOLE])
+                result = dbtRunner(callbacks=[self._forward]).invoke(dbt_arguments(self.args[1:]))
                 if result.exception is not None:
                     self._write(f"dbt failed: {type(result.exception).__name__}: {result.exception}")
                 self.returncode = 0 if result.success else EXIT_ERROR if result.exception else EXIT_FAILURE

@@ -15,7 +15,7 @@ from ml.registry import UngatedChampionError
 from ml.score.schema import INTRADAY_SCORES_TABLE, RISK_SCHEMA
 from ml.warehouse import Role
 from orchestration.defs.dbt.assets import vigil_dbt_models
-from orchestration.defs.dbt.invocation import NO_ARTIFACTS, dbt_command, feature_days_env
+from orchestration.defs.dbt.invocation import NEAR_REAL_TIME_FLAGS, dbt_command, feature_days_env
 from orchestration.defs.dbt.project import vigil_dbt_project
 from orchestration.defs.ingestion.assets import ingest_landing_files
 from orchestration.defs.scoring.assets import _now, feature_version
@@ -82,7 +82,7 @@ def intraday_scores(
     with wh.session() as session:
         live.write_batch_accounts(session, batch)
     started = time.perf_counter()
-    args = ["run", "--select", live.INTRADAY_MODEL, "--vars", live.intraday_dbt_vars(), NO_ARTIFACTS]
+    args = ["run", "--select", live.INTRADAY_MODEL, "--vars", live.intraday_dbt_vars(), *NEAR_REAL_TIME_FLAGS]
     manifest, env = vigil_dbt_project.manifest_path, warehouse.dbt_env()
     day = feature_days_env(batch.as_of_date.isoformat(), batch.as_of_date.isoformat())
     with dbt_command(

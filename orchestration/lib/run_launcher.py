@@ -6,7 +6,9 @@ that imports Dagster, dbt, DuckDB, pandas and the definitions again before its f
 jobs listed in `jobs`, this launcher starts the run's process from a fork server that imported
 the `preload` modules once (Python's `multiprocessing` "forkserver": a single-threaded process
 that forks a child per run, so nothing a run does leaks into the next). The preloaded modules
-are third-party libraries only: the run imports Vigil's own code (the definitions, the dbt
+are third-party libraries, and last `orchestration.lib.dbt_warmup`, which runs dbt once on a
+throwaway project so that a run's first dbt command does not pay dbt's first-command work, and
+keeps no other Vigil module: the run imports Vigil's own code (the definitions, the dbt
 manifest) itself, so it always runs the code on disk. Other jobs, and any launch the fork server
 cannot take, go through Dagster's default launcher.
 
@@ -36,8 +38,9 @@ PID_TAG = "vigil/run_worker_pid"
 # Imported once by the fork server: what a batch's run would otherwise import in its first
 # seconds (Dagster with the run worker's entry point and the local instance's storage, which
 # the run builds before anything else; dagster-dbt, dbt with its DuckDB adapter, the warehouse
-# clients, the model libraries its scoring step needs). Not Vigil's modules: see the module
-# docstring. A module that is not installed is skipped (Python's fork server ignores it).
+# clients, the model libraries its scoring step needs), then dbt's first-command work. Not
+# Vigil's modules: see the module docstring. A module that is not installed is skipped (Python's
+# fork server ignores it).
 DEFAULT_PRELOAD = (
     "dagster",
     "dagster._cli.api",
@@ -55,6 +58,7 @@ DEFAULT_PRELOAD = (
     "pyarrow.parquet",
     "mlflow.pyfunc",
     "xgboost",
+    "orchestration.lib.dbt_warmup",
 )
 
 

@@ -10,6 +10,11 @@ for its adapter's behaviour flags. Those are caches of dbt's classes, not of any
 throwaway project warms them for Vigil's. The first build parses and saves its parse; the
 second starts from it, the path a batch's commands take.
 
+It parses without dbt's static parser (`--no-static-parser`, Jinja instead): that parser
+(`dbt_extractor`) starts native threads of its own, which a process forked from the server does
+not inherit, and a run's own parse then waited for them forever (the first batch of a
+`bench-live` hung so). The warm-up adds no thread to the server (tests/orchestration/test_dbt_warmup.py).
+
 Nothing else stays: the folder is removed, dbt's database closed, dbt's event loggers released,
 and the Vigil modules the warm-up imports (`orchestration.defs.dbt.in_process`, for those last
 two) dropped again, so a run imports Vigil's code from disk as before. A failure is logged and
@@ -64,6 +69,7 @@ def _build_twice(folder: Path) -> bool:
         *("--project-dir", str(folder), "--profiles-dir", str(folder)),
         *("--target-path", str(folder / "target"), "--log-path", str(folder / "logs")),
         *("--log-level", "none", "--log-level-file", "none", "--no-write-json", "--no-send-anonymous-usage-stats"),
+        "--no-static-parser",  # see the module docstring
     ]
     return all(dbtRunner().invoke(args).success for _ in range(2))  # the second from the first's parse
 

@@ -15,8 +15,12 @@ class MarkerConfig(dg.Config):
 
 @dg.op
 def report_process(config: MarkerConfig) -> None:
-    # Whether the run's process had `wave` (a stdlib module nothing here imports) before it ran.
-    Path(config.path).write_text(f"{os.getpid()} {'wave' in sys.modules}")
+    # Whether the run's process had `wave` (a stdlib module nothing here imports) before it ran,
+    # whether dbt was warmed up (orchestration/lib/dbt_warmup.py) and whether a Vigil module the
+    # warm-up used is still there (it must not be: a run imports Vigil's code from disk).
+    warmup = sys.modules.get("orchestration.lib.dbt_warmup")
+    kept = "orchestration.defs.dbt.in_process" in sys.modules
+    Path(config.path).write_text(f"{os.getpid()} {'wave' in sys.modules} {getattr(warmup, 'WARMED', None)} {kept}")
 
 
 @dg.op

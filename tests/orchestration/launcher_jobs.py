@@ -1,6 +1,7 @@
 """Jobs for tests/orchestration/test_run_launcher.py: their runs are started by the launcher
 in another process, which imports this module."""
 
+import gc
 import os
 import sys
 import time
@@ -17,10 +18,13 @@ class MarkerConfig(dg.Config):
 def report_process(config: MarkerConfig) -> None:
     # Whether the run's process had `wave` (a stdlib module nothing here imports) before it ran,
     # whether dbt was warmed up (orchestration/lib/dbt_warmup.py) and whether a Vigil module the
-    # warm-up used is still there (it must not be: a run imports Vigil's code from disk).
+    # warm-up used is still there (it must not be: a run imports Vigil's code from disk), and
+    # whether what it inherited is kept out of the garbage collector's walks.
     warmup = sys.modules.get("orchestration.lib.dbt_warmup")
     kept = "orchestration.defs.dbt.in_process" in sys.modules
-    Path(config.path).write_text(f"{os.getpid()} {'wave' in sys.modules} {getattr(warmup, 'WARMED', None)} {kept}")
+    frozen = gc.get_freeze_count() > 0
+    report = f"{os.getpid()} {'wave' in sys.modules} {getattr(warmup, 'WARMED', None)} {kept} {frozen}"
+    Path(config.path).write_text(report)
 
 
 @dg.op

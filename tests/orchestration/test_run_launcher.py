@@ -59,10 +59,11 @@ def test_a_served_job_runs_in_a_child_of_the_fork_server(instance, tmp_path):
     run = _launch(instance, launcher_jobs.reports_its_process, tmp_path / "marker")
     _wait(lambda: _status(instance, run.run_id) in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE))
     assert _status(instance, run.run_id) == dg.DagsterRunStatus.SUCCESS
-    pid, preloaded, warmed, vigil_module_kept = (tmp_path / "marker").read_text().split()
+    pid, preloaded, warmed, vigil_module_kept, frozen = (tmp_path / "marker").read_text().split()
     assert pid == run.tags[PID_TAG]  # the process the launcher started and tagged
     assert preloaded == "True"  # imported by the fork server, not by the run
     assert (warmed, vigil_module_kept) == ("True", "False")  # dbt warmed up, Vigil's code left to the run
+    assert frozen == "True"  # what it inherited is out of the collector's walks
 
 
 def test_terminate_stops_the_run(instance, tmp_path):

@@ -89,7 +89,8 @@ def test_a_command_may_keep_its_debug_lines_out_of_dbt_log(ingested_duckdb, tmp_
     code, lines = _in_process(args, tmp_path, _env(_warehouse(ingested_duckdb, tmp_path)))
 
     assert code == 0 and len(_results(lines)) == 2  # the step still reads every result
-    assert _file_levels(tmp_path) == {"info"}  # node starts and results, no statement
+    levels = _file_levels(tmp_path)  # node starts and results (a warning if dbt has one), no statement
+    assert "info" in levels and "debug" not in levels
 
 
 def _file_levels(folder: Path) -> set[str]:

@@ -39,9 +39,9 @@ PID_TAG = "vigil/run_worker_pid"
 # Imported once by the fork server: what a batch's run would otherwise import in its first
 # seconds (Dagster with the run worker's entry point and the local instance's storage, which
 # the run builds before anything else; dagster-dbt, dbt with its DuckDB adapter, the warehouse
-# clients, the model libraries its scoring step needs), then dbt's first-command work. Not
-# Vigil's modules: see the module docstring. A module that is not installed is skipped (Python's
-# fork server ignores it).
+# clients, the model libraries its scoring step needs), then dbt's first-command work, the one
+# Vigil module, which keeps no other (see the module docstring). A module that is not installed
+# is skipped (Python's fork server ignores it).
 DEFAULT_PRELOAD = (
     "dagster",
     "dagster._cli.api",

@@ -7,7 +7,8 @@ over 5 s beside a near-real-time batch's other work, paid twice per batch. The r
 has already imported dbt (dagster-dbt does). `DbtRunnerProcess` runs the same command line with
 dbt's programmatic entry point (`dbtRunner`) in a thread of this process and looks like the
 `subprocess.Popen` dagster-dbt reads: dbt's own JSON log lines (info and above, secrets
-scrubbed, as `--log-format json` prints them; dbt.log keeps the debug lines) on `stdout`, dbt's
+scrubbed, as `--log-format json` prints them; dbt.log keeps the debug lines unless the command
+sets its own `--log-level-file`) on `stdout`, dbt's
 exit code from `wait()`. So dagster-dbt turns them into the same Dagster events, checks and
 errors as before.
 

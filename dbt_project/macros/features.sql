@@ -372,8 +372,8 @@
     lapsed by then, later ones never reach back.
     For one as-of day (the daily run, an intraday batch) the count itself is the one delta,
     dated on the day: a group-by instead of a window function over every occurrence and a
-    group-by of the deltas (at 200,000 accounts ~1.5 s of the feature query's CPU). A missing
-    entity id counts as one entity, as it does in the deltas. -#}
+    group-by of the deltas (at 200,000 accounts, ~2 s of the feature query's 11.6 s of CPU).
+    A missing entity id counts as one entity, as it does in the deltas. -#}
 {% macro distinct_in_window_deltas(occurrences, window_days, delta_name) -%}
     {%- if single_as_of_day() %}
     {%- set day = "cast('" ~ feature_date('max_date') ~ "' as date)" %}

@@ -88,7 +88,9 @@
 
 {#-
     The model's final select under the replace strategy. `rows`: the rows of the re-opened
-    keys (a CTE name); `scope`: one row per re-opened key with `replace_from` (a CTE name).
+    keys (a CTE name); `scope`: one row per re-opened key with `replace_from` (a CTE name), or
+    none when each row re-opens its own key from its `range_column` value and no key loses
+    its rows (`int_bidder_firsts`: one row per key, written when it moves earlier).
     Full builds return `rows` as they are.
 -#}
 {% macro replace_rows(rows, scope, keys, range_column=none) -%}
@@ -99,9 +101,10 @@
         {%- for column in columns %}
         {{ rows }}.{{ column.quoted }},
         {%- endfor %}
-        {{ scope }}.replace_from as _replace_from,
+        {{ rows ~ '.' ~ range_column if scope is none else scope ~ '.replace_from' }} as _replace_from,
         false as _is_placeholder
     from {{ rows }}
+    {%- if scope is not none %}
     inner join {{ scope }}
         on {% for key in keys %}{{ scope }}.{{ key }} = {{ rows }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
     union all
@@ -120,6 +123,7 @@
         select 1 from {{ rows }}
         where {% for key in keys %}{{ rows }}.{{ key }} = {{ scope }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
     )
+    {%- endif %}
     {%- else -%}
     select * from {{ rows }}
     {%- if range_column %}{{ in_order_of(range_column) }}{% endif %}

@@ -87,8 +87,4 @@ final as (
 
 )
 
-{% if is_incremental() -%}
-select *, first_bid_date as _replace_from, false as _is_placeholder from final
-{%- else -%}
-select * from final {{ in_order_of('first_bid_date') }}
-{%- endif %}
+{{ replace_rows('final', none, ['bidder_id', 'first_of', 'target_id'], 'first_bid_date') }}

@@ -1,19 +1,25 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='bid_id'
+        incremental_strategy='replace',
+        replace_key='bid_id',
+        replace_range='activity_date'
     )
 }}
 -- Every bid with the seller of its show and the two days that date it: when the bid became
 -- knowable (activity_date) and when its show (and so its seller) was known too
--- (attributed_date; null while the show is unknown). Incremental: new bids, and the bids of
--- shows staged since the last run.
+-- (attributed_date; null while the show is unknown). Incremental: the bids staged since the
+-- last run, and the stored bids whose show was staged since then for the first time or with
+-- a new seller or start (re-dated from their stored row: no read of all staged bids). A bid's
+-- row is replaced from its day on (`replace`), so the delete reads the recent days only.
 with
 
 bids as {{ inlined() }} (
 
     select * from {{ ref('stg_marketplace__bids') }}
+    {%- if is_incremental() %}
+    where ingested_at > {{ ingested_through() }}
+    {%- endif %}
 
 ),
 
@@ -23,20 +29,6 @@ livestreams as {{ inlined() }} (
 
 ),
 
-{% if is_incremental() -%}
-changed_bids as (
-
-    select bid_id from bids where ingested_at > {{ ingested_through() }}
-    union
-    select bids.bid_id
-    from bids
-    where bids.stream_id in (
-        select stream_id from livestreams where ingested_at > {{ ingested_through() }}
-    )
-
-),
-
-{% endif -%}
 dated_bids as (
 
     select
@@ -52,14 +44,74 @@ dated_bids as (
                 {{ visible_date('livestreams.started_at', 'livestreams.first_loaded_at') }}
             )
         end as attributed_date,
-        {{ staged_through([ref('stg_marketplace__bids'), ref('stg_marketplace__livestreams')]) }} as _ingested_through
+        bids.is_changed_by_resend
     from bids
     left join livestreams
         on livestreams.stream_id = bids.stream_id
+
+),
+
+{% if is_incremental() -%}
+restaged_streams as (
+
+    select * from livestreams where ingested_at > {{ ingested_through() }}
+
+),
+
+redated_bids as (
+
+    -- A stored bid changes only when its show becomes known or changes seller or start (a
+    -- re-sent show with the same guarded columns changes nothing here).
+    select
+        stored.bid_id,
+        stored.bidder_id,
+        stored.stream_id,
+        stored.listing_id,
+        restaged_streams.seller_id,
+        stored.activity_date,
+        greatest(
+            stored.activity_date,
+            {{ visible_date('restaged_streams.started_at', 'restaged_streams.first_loaded_at') }}
+        ) as attributed_date
+    from ({{ rows_with_keys(this, 'stream_id', 'select stream_id from restaged_streams') }}) as stored
+    inner join restaged_streams
+        on restaged_streams.stream_id = stored.stream_id
+    where (stored.attributed_date is null or restaged_streams.is_changed_by_resend)
+        and not exists (select 1 from bids where bids.bid_id = stored.bid_id)
+
+),
+
+{% endif -%}
+all_dated as (
+
+    select bid_id, bidder_id, stream_id, listing_id, seller_id, activity_date, attributed_date
+    from dated_bids
     {%- if is_incremental() %}
-    where bids.bid_id in (select bid_id from changed_bids)
+    union all
+    select * from redated_bids
     {%- endif %}
 
-)
+),
 
-select * from dated_bids {{ in_order_of('activity_date') }}
+final as (
+
+    select
+        *,
+        {{ staged_through([ref('stg_marketplace__bids'), ref('stg_marketplace__livestreams')]) }} as _ingested_through
+    from all_dated
+
+){%- if is_incremental() %},
+
+replaced as (
+
+    -- Each bid from its day on; a re-sent bid whose guarded columns changed (its day may have
+    -- moved; the build fails on it until a full refresh) from the start, so no copy lingers.
+    select bid_id, case when is_changed_by_resend then cast('1900-01-01' as date) else activity_date end as replace_from
+    from dated_bids
+    union all
+    select bid_id, activity_date from redated_bids
+
+)
+{%- endif %}
+
+{{ replace_rows('final', 'replaced' if is_incremental() else none, 'bid_id', 'activity_date') }}

@@ -12,8 +12,8 @@ For each scenario (accounts, months of history) on a scratch data folder:
 4. time the reference: one DuckDB query over the staged events of the last day's trailing 90
    days computing 40 windowed aggregates for every account active in them.
 Steps 3 and 4 run `--repeats` times (3), each daily run from a copy of the same warehouse and
-dbt state, written to disk before the clock starts (`os.sync`), and the median is kept: this machine's speed drifts (the same 9-month daily run
-took 9.4 s and 11.4 s half an hour apart).
+dbt state, written to disk before the clock starts (`os.sync`), and the median is kept: this
+machine's speed drifts (the same 9-month daily run took 9.4 s and 11.4 s half an hour apart).
 
 Ratios are measured in the same run: daily / reference per scenario, 18 months / 9 months of
 history (same accounts), 10x accounts / 1x. Results go to bench/results/daily-<stamp>.local.json.

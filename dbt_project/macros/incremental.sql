@@ -90,7 +90,7 @@
     The model's final select under the replace strategy. `rows`: the rows of the re-opened
     keys (a CTE name); `scope`: one row per re-opened key with `replace_from` (a CTE name), or
     none when each row re-opens its own key from its `range_column` value and no key loses
-    its rows (`int_bidder_firsts`: one row per key, written when it moves earlier).
+    its rows (`int_bidder_firsts`, `int_bids_dated`: one row per key, written from its day).
     Full builds return `rows` as they are.
 -#}
 {% macro replace_rows(rows, scope, keys, range_column=none) -%}
@@ -269,7 +269,7 @@ final as (
     accounts a staging merge read all 10.3 million staged bids to find the 87 a run re-sent
     (2.4 s of scan). On DuckDB the keys are matched on the key columns alone, then their rows
     fetched by row id (0.23 s). Other warehouses prune by their own means. `key`: a column, or
-    a list of them with `keys` a select of distinct key tuples in that order.
+    a list of them with `keys` a select of key tuples in that order.
 -#}
 {% macro rows_with_keys(relation, key, keys) -%}
     {{ return(adapter.dispatch('rows_with_keys', 'vigil')(relation, key, keys)) }}

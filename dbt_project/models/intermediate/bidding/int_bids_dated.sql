@@ -10,8 +10,10 @@
 -- knowable (activity_date) and when its show (and so its seller) was known too
 -- (attributed_date; null while the show is unknown). Incremental: the bids staged since the
 -- last run, and the stored bids whose show was staged since then for the first time or with
--- a new seller or start (re-dated from their stored row: no read of all staged bids). A bid's
--- row is replaced from its day on (`replace`), so the delete reads the recent days only.
+-- a new seller or start (re-dated from their stored row, found on its show's id: no read of
+-- every column of every bid). A bid's row is replaced from its day on (`replace`), so the
+-- delete reads the recent days only. A bid's day can only move earlier unless a re-sent copy
+-- changes its guarded columns, which fails the build until a full refresh (staging models).
 with
 
 bids as {{ inlined() }} (
@@ -43,8 +45,7 @@ dated_bids as (
                 {{ visible_date('bids.occurred_at', 'bids.first_loaded_at') }},
                 {{ visible_date('livestreams.started_at', 'livestreams.first_loaded_at') }}
             )
-        end as attributed_date,
-        bids.is_changed_by_resend
+        end as attributed_date
     from bids
     left join livestreams
         on livestreams.stream_id = bids.stream_id
@@ -84,8 +85,7 @@ redated_bids as (
 {% endif -%}
 all_dated as (
 
-    select bid_id, bidder_id, stream_id, listing_id, seller_id, activity_date, attributed_date
-    from dated_bids
+    select * from dated_bids
     {%- if is_incremental() %}
     union all
     select * from redated_bids
@@ -100,18 +100,6 @@ final as (
         {{ staged_through([ref('stg_marketplace__bids'), ref('stg_marketplace__livestreams')]) }} as _ingested_through
     from all_dated
 
-){%- if is_incremental() %},
-
-replaced as (
-
-    -- Each bid from its day on; a re-sent bid whose guarded columns changed (its day may have
-    -- moved; the build fails on it until a full refresh) from the start, so no copy lingers.
-    select bid_id, case when is_changed_by_resend then cast('1900-01-01' as date) else activity_date end as replace_from
-    from dated_bids
-    union all
-    select bid_id, activity_date from redated_bids
-
 )
-{%- endif %}
 
-{{ replace_rows('final', 'replaced' if is_incremental() else none, 'bid_id', 'activity_date') }}
+{{ replace_rows('final', none, 'bid_id', 'activity_date') }}

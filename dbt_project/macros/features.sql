@@ -167,6 +167,7 @@
     where tiles.activity_date between {{ add_days(bounds ~ '.start_date', -source['lookback_days']) }}
         and {{ bounds }}.end_date
         {{- within_known_days('tiles.activity_date', source['lookback_days']) }}
+        {{- only_contributing_tiles('tiles', source) }}
     {%- endif %}
 
 ),
@@ -361,6 +362,35 @@
 
 )
 {%- endif %}
+{%- endmacro %}
+
+{#- For one as-of day, `and (...)`: only the tiles that add to one of the source's windows, that
+    is a tile with a measure other than 0 in a window that reaches back to its day. Every window
+    column is a sum (`trailing`), so a tile that adds 0 to each changes nothing. A 90-day window
+    otherwise reads every tile of the 90 days for the few measures that need them: at 200,000
+    accounts the bidding family read 3.1 million bid tiles, 2.0 million of them older than its
+    30-day windows and 72,000 of those with a 90-day measure. Empty for a source with running
+    columns (they add up every tile, and `latest` takes their max) and for several as-of days. -#}
+{% macro only_contributing_tiles(alias, source) -%}
+    {%- set windows = source.get('windows', {}) -%}
+    {%- if single_as_of_day() and windows and not source.get('running') -%}
+        {%- set day = "cast('" ~ feature_date('max_date') ~ "' as date)" -%}
+        {%- set by_length = {} -%}
+        {%- for measure, lengths in windows.items() -%}
+            {%- for days in lengths -%}
+                {%- do by_length.setdefault(days, []).append(measure) -%}
+            {%- endfor -%}
+        {%- endfor %}
+        and (
+            {%- for days in by_length | sort %}
+            ({{ alias }}.activity_date > {{ add_days(day, -days) }} and (
+                {%- for measure in by_length[days] -%}
+                {{ alias }}.{{ measure }} <> 0{{ ' or ' if not loop.last }}
+                {%- endfor -%}
+            )){{ ' or' if not loop.last }}
+            {%- endfor %}
+        )
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Deltas whose running sum, per account and day, is the number of distinct entities seen in

@@ -25,7 +25,8 @@ point_accounts as (
 
 seller_occurrences as (
 
-    select distinct bid_pairs.account_id, bid_pairs.seller_id as entity_id, bid_pairs.activity_date
+    -- Already one row per (bidder, seller, day): the grain of the bid pairs (tested).
+    select bid_pairs.account_id, bid_pairs.seller_id as entity_id, bid_pairs.activity_date
     from {{ ref('int_bid_pairs_daily') }} as bid_pairs
     inner join point_accounts on point_accounts.account_id = bid_pairs.account_id
     cross join bounds

@@ -22,6 +22,7 @@
 --   identifier gaining or moving accounts -> its first (link cap + changes) accounts, from the
 --     first changed sighting (their links, hence their linked bids).
 {%- set max_accounts = var('link_entity_max_accounts') %}
+{%- set order_lifecycles = 'named_lifecycles' if is_incremental() else 'lifecycle' %}
 {%- set since = ingested_through() if is_incremental() else "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" %}
 with
 
@@ -103,6 +104,19 @@ lifecycle as {{ inlined() }} (
 
 ),
 
+{% if is_incremental() -%}
+-- The lifecycles of the orders the run's versions, refunds and chargebacks name, looked up on
+-- the order id column alone (macros/incremental.sql): a day names a few percent of all orders.
+-- A full build names them all and reads `lifecycle`.
+named_lifecycles as (
+
+    {{ rows_with_keys(ref('int_order_lifecycle'), 'order_id',
+        'select order_id from order_versions union all select order_id from refunds'
+        ~ ' union all select order_id from chargebacks') }}
+
+),
+
+{% endif -%}
 entities as {{ inlined() }} (
 
     select * from {{ ref('int_account_entities') }}
@@ -190,7 +204,7 @@ touches as (
     -- The order's first version (its earliest load, kept by the lifecycle) touches the buyer.
     select lifecycle.buyer_id, lifecycle.placed_date
     from order_versions
-    inner join lifecycle
+    inner join {{ order_lifecycles }} as lifecycle
         on lifecycle.order_id = order_versions.order_id
         and lifecycle.first_loaded_at = order_versions.loaded_at
     union all
@@ -202,23 +216,23 @@ touches as (
             else cast(order_versions.loaded_at as date)
         end
     from order_versions
-    inner join lifecycle on lifecycle.order_id = order_versions.order_id
+    inner join {{ order_lifecycles }} as lifecycle on lifecycle.order_id = order_versions.order_id
     union all
     select lifecycle.buyer_id, greatest({{ visible_date('refunds.created_at', 'refunds.first_loaded_at') }}, lifecycle.placed_date)
     from refunds
-    inner join lifecycle on lifecycle.order_id = refunds.order_id
+    inner join {{ order_lifecycles }} as lifecycle on lifecycle.order_id = refunds.order_id
     union all
     select lifecycle.seller_id, greatest({{ visible_date('refunds.created_at', 'refunds.first_loaded_at') }}, lifecycle.placed_date)
     from refunds
-    inner join lifecycle on lifecycle.order_id = refunds.order_id
+    inner join {{ order_lifecycles }} as lifecycle on lifecycle.order_id = refunds.order_id
     union all
     select lifecycle.buyer_id, greatest({{ visible_date('chargebacks.reported_at', 'chargebacks.first_loaded_at') }}, lifecycle.placed_date)
     from chargebacks
-    inner join lifecycle on lifecycle.order_id = chargebacks.order_id
+    inner join {{ order_lifecycles }} as lifecycle on lifecycle.order_id = chargebacks.order_id
     union all
     select lifecycle.seller_id, greatest({{ visible_date('chargebacks.reported_at', 'chargebacks.first_loaded_at') }}, lifecycle.placed_date)
     from chargebacks
-    inner join lifecycle on lifecycle.order_id = chargebacks.order_id
+    inner join {{ order_lifecycles }} as lifecycle on lifecycle.order_id = chargebacks.order_id
     union all
     select reporter_id, {{ visible_date('occurred_at', 'first_loaded_at') }} from user_reports
     union all

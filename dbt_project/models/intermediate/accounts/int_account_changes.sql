@@ -106,7 +106,7 @@ lifecycle as {{ inlined() }} (
 
 {% if is_incremental() -%}
 -- The lifecycles of the orders the run's versions, refunds and chargebacks name, looked up on
--- the order id column alone (macros/incremental.sql): a day names a few percent of all orders.
+-- the order id column alone (macros/incremental.sql): a day names a small share of all orders.
 -- A full build names them all and reads `lifecycle`.
 named_lifecycles as (
 

@@ -41,6 +41,13 @@
     {{ return(var(name, none) or from_env[name] or none) }}
 {%- endmacro %}
 
+{#- The first or last as-of day (`feature_date`: 'min_date' or 'max_date') as a date literal, or
+    none. -#}
+{% macro feature_day(name) -%}
+    {%- set day = feature_date(name) -%}
+    {{ return("cast('" ~ day ~ "' as date)" if day else none) }}
+{%- endmacro %}
+
 {#- The same bounds as constants, when the build's as-of days are known when it compiles (the
     daily run, a backfill run, an intraday batch): `and <column> between <first day - lookback>
     and <last day>`. Implied by the bounds the family computes from its as-of points (they are
@@ -49,9 +56,9 @@
     groups, micro-partitions) by constants only. With the tiles stored in day order
     (`in_order_of`), the window's tiles are read without the rest of history. -#}
 {% macro within_known_days(column, lookback_days=0) -%}
-    {%- set first, last = feature_date('min_date'), feature_date('max_date') -%}
-    {%- if first %} and {{ column }} >= {{ add_days("cast('" ~ first ~ "' as date)", -lookback_days) }}{% endif -%}
-    {%- if last %} and {{ column }} <= cast('{{ last }}' as date){% endif -%}
+    {%- set first, last = feature_day('min_date'), feature_day('max_date') -%}
+    {%- if first %} and {{ column }} >= {{ add_days(first, -lookback_days) }}{% endif -%}
+    {%- if last %} and {{ column }} <= {{ last }}{% endif -%}
 {%- endmacro %}
 
 {#- `join` when the build's window (`feature_date`) holds at most 92 as-of days (a backfill run, a day, an intraday
@@ -374,7 +381,7 @@
 {% macro only_contributing_tiles(alias, source) -%}
     {%- set windows = source.get('windows', {}) -%}
     {%- if single_as_of_day() and windows and not source.get('running') -%}
-        {%- set day = "cast('" ~ feature_date('max_date') ~ "' as date)" -%}
+        {%- set day = feature_day('max_date') -%}
         {%- set by_length = {} -%}
         {%- for measure, lengths in windows.items() -%}
             {%- for days in lengths -%}
@@ -406,7 +413,7 @@
     A missing entity id counts as one entity, as it does in the deltas. -#}
 {% macro distinct_in_window_deltas(occurrences, window_days, delta_name) -%}
     {%- if single_as_of_day() %}
-    {%- set day = "cast('" ~ feature_date('max_date') ~ "' as date)" %}
+    {%- set day = feature_day('max_date') %}
     select
         account_id,
         {{ day }} as activity_date,

@@ -93,7 +93,14 @@ moved_or_new as (
 
     select first_seen.*
     from first_seen
-    left join {{ this }} as stored
+    left join (
+        -- The stored pairs of the identifiers seen: joined on that one column first, which
+        -- DuckDB turns into a Bloom filter on the scan (macros/incremental.sql, rows_with_keys).
+        select stored.*
+        from {{ this }} as stored
+        inner join (select distinct entity_id from first_seen) as seen
+            on seen.entity_id = stored.entity_id
+    ) as stored
         on stored.account_id = first_seen.account_id
         and stored.entity_type = first_seen.entity_type
         and stored.entity_id = first_seen.entity_id

@@ -269,12 +269,7 @@ final as (
     accounts a staging merge read all 10.3 million staged bids to find the 87 a run re-sent
     (2.4 s of scan). On DuckDB the keys are matched on the key columns alone, then their rows
     fetched by row id (0.23 s). Other warehouses prune by their own means. `key`: a column, or
-    a list of them with `keys` a select of key tuples in that order. For a list, DuckDB first
-    joins the distinct values of its first column: a one-column join reaches the scan as a
-    Bloom filter, which drops most rows before the whole key is compared (an `in` on the same
-    column is folded into the key match and does not). Put the column with the fewest matching
-    rows first: int_bidder_firsts looks its 20.6 million firsts up on the run's 13,000 listings
-    and shows, and the scan passes 0.2 million rows on.
+    a list of them with `keys` a select of key tuples in that order.
 -#}
 {% macro rows_with_keys(relation, key, keys) -%}
     {{ return(adapter.dispatch('rows_with_keys', 'vigil')(relation, key, keys)) }}
@@ -297,12 +292,5 @@ final as (
 
 {% macro duckdb__rows_with_keys(relation, key, keys) -%}
     select * from {{ relation }}
-    where rowid in (
-        select keyed_rows.rowid from {{ relation }} as keyed_rows
-        {%- if key is not string %}
-        inner join (select distinct {{ key[0] }} from ({{ keys }}) as keyed) as narrowed
-            on narrowed.{{ key[0] }} = keyed_rows.{{ key[0] }}
-        {%- endif %}
-        where {{ _key_match('keyed_rows', key, keys) }}
-    )
+    where rowid in (select keyed_rows.rowid from {{ relation }} as keyed_rows where {{ _key_match('keyed_rows', key, keys) }})
 {%- endmacro %}

@@ -38,7 +38,7 @@ candidates as (
     select targets.*, false as is_stored from targets
     union all
     select stored.bidder_id, stored.first_of, stored.target_id, stored.first_bid_date, stored.first_bid_id, true
-    from ({{ rows_with_keys(this, ['target_id', 'bidder_id', 'first_of'], 'select target_id, bidder_id, first_of from targets') }}) as stored
+    from ({{ rows_with_keys(this, ['bidder_id', 'first_of', 'target_id'], 'select bidder_id, first_of, target_id from targets') }}) as stored
 
 ),
 

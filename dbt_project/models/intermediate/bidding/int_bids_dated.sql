@@ -75,8 +75,8 @@ redated_bids as (
             {{ visible_date('restaged_streams.started_at', 'restaged_streams.first_loaded_at') }}
         ) as attributed_date
     from (
-        -- Bids still waiting for their show: few, and in few row groups (DuckDB and Snowflake
-        -- skip the others by their null counts, not a read of 10 million show ids).
+        -- Bids still waiting for their show: few, and in few row groups (DuckDB skips the
+        -- others by their null counts instead of reading 10 million show ids).
         select * from {{ this }} where attributed_date is null
         union all
         -- Every other bid of a show re-sent with a new seller or start: rare.

@@ -62,7 +62,8 @@ restaged_streams as (
 redated_bids as (
 
     -- A stored bid changes only when its show becomes known or changes seller or start (a
-    -- re-sent show with the same guarded columns changes nothing here).
+    -- re-sent show with the same guarded columns changes nothing here): the two parts of
+    -- `stored` below hold exactly those bids.
     select
         stored.bid_id,
         stored.bidder_id,
@@ -86,8 +87,7 @@ redated_bids as (
     ) as stored
     inner join restaged_streams
         on restaged_streams.stream_id = stored.stream_id
-    where (stored.attributed_date is null or restaged_streams.is_changed_by_resend)
-        and not exists (select 1 from bids where bids.bid_id = stored.bid_id)
+    where not exists (select 1 from bids where bids.bid_id = stored.bid_id)
 
 ),
 
